@@ -3,7 +3,7 @@
 Nothing here does I/O except `serialize`, which reads and writes song files.
 """
 
-from tracker.model.errors import TrackerError, SongFormatError
+from tracker.model.errors import SongFormatError, TrackerError
 from tracker.model.events import (
     ControlChange,
     Event,

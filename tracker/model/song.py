@@ -37,7 +37,7 @@ class TrackKind(Enum):
 @dataclass(slots=True)
 class NoteCell:
     """One note column of one row. Absent fields (None) are written `..` and keep their meaning:
-    no instrument means the track's last one, no velocity means DEFAULT_VELOCITY, no delay means 0."""
+    no instrument means the track's last one, no velocity DEFAULT_VELOCITY, no delay 0."""
 
     note: int | None = None  # MIDI pitch, OFF, CUT, or None for an empty note field
     instrument: int | None = None
