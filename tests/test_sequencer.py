@@ -1,0 +1,125 @@
+"""The sequencer as a pure function: exact events at exact ticks (no clock, no audio)."""
+
+from __future__ import annotations
+
+from tests.builders import note, one_track_song
+from tracker.engine.sequencer import sequence
+from tracker.model.events import (
+    ControlChange,
+    NoteOff,
+    NoteOn,
+    PitchBend,
+    ProgramChange,
+    TempoChange,
+)
+from tracker.model.song import EffectCell, NoteCell, Pattern, Song, Track
+
+
+def events(song, order=None):
+    return list(sequence(song, order))
+
+
+def test_notes_offs_and_cut_at_exact_ticks():
+    song = one_track_song(
+        {0: note("C-4", 0x40), 2: note("OFF"), 4: note("E-4"), 5: note("^^^"), 6: note("G-4", 127)},
+        rows=8,
+    )
+    assert events(song) == [
+        TempoChange(0, 120.0),
+        NoteOn(0, 0, 60, 0x40),
+        NoteOff(48, 0, 60),
+        NoteOn(96, 0, 64, 100),
+        NoteOff(120, 0, 64, cut=True),
+        NoteOn(144, 0, 67, 127),
+        NoteOff(192, 0, 67),  # the song's end releases what still sounds
+    ]
+
+
+def test_new_note_in_a_column_releases_the_previous_first():
+    song = one_track_song({0: note("C-4"), 1: note("D-4")}, rows=2)
+    assert events(song)[1:] == [
+        NoteOn(0, 0, 60, 100),
+        NoteOff(24, 0, 60),
+        NoteOn(24, 0, 62, 100),
+        NoteOff(48, 0, 62),
+    ]
+
+
+def test_effects_become_controller_bend_program_and_tempo_events():
+    song = one_track_song(
+        {},
+        rows=4,
+        effects={
+            0: EffectCell("P", 33),
+            1: EffectCell("C", 0x0740, delay=3),
+            2: EffectCell("B", 0x3FFF),
+            3: EffectCell("T", 92.5),
+        },
+    )
+    assert events(song) == [
+        TempoChange(0, 120.0),
+        ProgramChange(0, 0, 33),
+        ControlChange(27, 0, 7, 0x40),
+        PitchBend(48, 0, 8191),
+        TempoChange(72, 92.5),
+    ]
+
+
+def test_note_length_and_retrigger():
+    song = one_track_song({0: note("C-4")}, rows=4, effects={0: EffectCell("L", 30)})
+    assert events(song)[1:] == [NoteOn(0, 0, 60, 100), NoteOff(30, 0, 60)]
+    song = one_track_song({0: note("C-4")}, rows=2, effects={0: EffectCell("R", 8)})
+    assert events(song)[1:] == [
+        NoteOn(0, 0, 60, 100),
+        NoteOff(8, 0, 60),
+        NoteOn(8, 0, 60, 100),
+        NoteOff(16, 0, 60),
+        NoteOn(16, 0, 60, 100),
+        NoteOff(48, 0, 60),
+    ]
+
+
+def test_note_length_crossing_patterns_and_order_list():
+    a, b = Pattern(2), Pattern(4)
+    a.set_note(0, 1, 0, note("C-4"))
+    a.set_effect(0, 1, 0, EffectCell("L", 40))
+    b.set_note(0, 0, 0, note("E-4"))
+    song = Song(tracks=[Track("T")], patterns={0: a, 1: b}, order=[0, 1, 0])
+    assert events(song)[1:] == [
+        NoteOn(24, 0, 60, 100),
+        NoteOff(48, 0, 60),  # L40 would end at 64; the next pattern's note comes first
+        NoteOn(48, 0, 64, 100),
+        NoteOff(168, 0, 64),  # pattern 0 again: E-4 rings until its column's next note
+        NoteOn(168, 0, 60, 100),
+        NoteOff(208, 0, 60),  # L40 outlives the song's end (at 192): the tail keeps it
+    ]
+
+
+def test_two_columns_and_two_tracks_are_independent_and_sorted():
+    pattern = Pattern(2)
+    pattern.set_note(0, 0, 0, note("C-4"))
+    pattern.set_note(0, 0, 1, note("E-4", delay=5))
+    pattern.set_note(1, 0, 0, note("G-4", instrument=2))
+    pattern.set_note(1, 1, 0, NoteCell(None, 3))  # an instrument alone changes nothing yet
+    song = Song(
+        tracks=[Track("A", note_columns=2), Track("B")],
+        instruments={2: "lead", 3: "pad"},
+        patterns={0: pattern},
+        order=[0],
+    )
+    assert events(song)[1:] == [
+        NoteOn(0, 0, 60, 100),
+        NoteOn(0, 1, 67, 100, 2),
+        NoteOn(5, 0, 64, 100),
+        NoteOff(48, 0, 60),
+        NoteOff(48, 0, 64),
+        NoteOff(48, 1, 67),
+    ]
+
+
+def test_single_pattern_order_and_determinism():
+    song = one_track_song({0: note("C-4")}, rows=4)
+    song.patterns[1] = Pattern(2)
+    song.order = [0, 1]
+    assert events(song, [1]) == [TempoChange(0, 120.0)]
+    assert events(song) == events(song)

@@ -1,0 +1,203 @@
+"""The sequencer: a song's patterns, in order-list order, to events at exact integer ticks.
+
+A pure, deterministic generator (Orca style: state and tick in, events out; no clock). Events
+come out sorted by (tick, EVENT_PRIORITY, generation order); memory stays bounded by one
+pattern's events, so an hour-long song streams as easily as a loop.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from tracker.model.events import (
+    EVENT_PRIORITY,
+    ControlChange,
+    Event,
+    NoteOff,
+    NoteOn,
+    PitchBend,
+    ProgramChange,
+    TempoChange,
+)
+from tracker.model.song import CUT, DEFAULT_VELOCITY, OFF, EffectCell, NoteCell, Song, TrackRow
+
+PITCH_BEND_CENTRE = 8192
+
+
+@dataclass(slots=True)
+class _Column:
+    """What one note column is doing across rows and patterns."""
+
+    pitch: int | None = None  # the sounding note
+    release_at: int | None = None  # tick of a pending note-off from an L (note length) effect
+
+
+@dataclass(slots=True)
+class _Row:
+    """The timing of one row of one pattern."""
+
+    track: int
+    tick: int  # where the row starts, swing included
+    end: int  # where the next row starts (unswung)
+    ticks_per_line: int
+
+    def at(self, delay: int | None) -> int:
+        # A row's events never leave the row: swing plus delay stays inside it.
+        offset = min(self.tick + (delay or 0), self.end - 1)
+        return max(offset, self.tick)
+
+
+def swing_ticks(song: Song) -> int:
+    """How far odd rows move later: swing% of a pair of rows, in whole ticks."""
+    return round(song.ticks_per_line * (song.swing - 50.0) / 50.0)
+
+
+def row_tick(song: Song, pattern_start: int, row: int) -> int:
+    """The tick a row starts on, swing included (delay not)."""
+    tick = pattern_start + row * song.ticks_per_line
+    if row % 2 == 1:
+        tick += min(swing_ticks(song), song.ticks_per_line - 1)
+    return tick
+
+
+class _Sequencer:
+    def __init__(self, song: Song) -> None:
+        self.song = song
+        self.columns: dict[tuple[int, int], _Column] = {}
+        self.last_instrument: dict[int, int | None] = {}
+        self.heap: list[tuple[int, int, int, Event]] = []
+        self.counter = itertools.count()
+
+    def emit(self, event: Event) -> None:
+        heapq.heappush(
+            self.heap, (event.tick, EVENT_PRIORITY[type(event)], next(self.counter), event)
+        )
+
+    def pop_before(self, tick: int | None) -> Iterator[Event]:
+        while self.heap and (tick is None or self.heap[0][0] < tick):
+            yield heapq.heappop(self.heap)[3]
+
+    def release_due(self, before: int | None) -> None:
+        """Emit L-effect note-offs that fall before `before` (None: all of them)."""
+        for (track, _), column in self.columns.items():
+            due = column.release_at
+            if column.pitch is not None and due is not None and (before is None or due < before):
+                self.emit(NoteOff(due, track, column.pitch))
+                column.pitch = None
+                column.release_at = None
+
+    def end_all(self, tick: int) -> None:
+        """Every note still sounding at the song's end gets its note-off there."""
+        self.release_due(None)
+        for (track, _), column in self.columns.items():
+            if column.pitch is not None:
+                self.emit(NoteOff(tick, track, column.pitch))
+                column.pitch = None
+
+    def pattern(self, pattern_id: int, start: int) -> None:
+        song = self.song
+        pattern = song.patterns[pattern_id]
+        tpl = song.ticks_per_line
+        for track, rows in sorted(pattern.data.items()):
+            if track >= len(song.tracks):
+                continue
+            for row_index in sorted(rows):
+                if row_index >= pattern.length:
+                    continue
+                row = _Row(
+                    track,
+                    row_tick(song, start, row_index),
+                    start + (row_index + 1) * tpl,
+                    tpl,
+                )
+                self.track_row(row, rows[row_index])
+
+    def track_row(self, row: _Row, data: TrackRow) -> None:
+        length: int | None = None
+        retrigger: int | None = None
+        for effect in data.effects:
+            if effect is None:
+                continue
+            if effect.command == "L":
+                length = int(effect.value)
+            elif effect.command == "R":
+                retrigger = int(effect.value)
+            else:
+                self.effect(row, effect)
+        for index, cell in enumerate(data.notes):
+            if cell is not None:
+                self.note(row, index, cell, length, retrigger)
+
+    def effect(self, row: _Row, effect: EffectCell) -> None:
+        tick = row.at(effect.delay)
+        value = effect.value
+        match effect.command:
+            case "C":
+                control, level = divmod(int(value), 256)
+                self.emit(ControlChange(tick, row.track, control, level))
+            case "B":
+                self.emit(PitchBend(tick, row.track, int(value) - PITCH_BEND_CENTRE))
+            case "P":
+                self.emit(ProgramChange(tick, row.track, int(value)))
+            case "T":
+                self.emit(TempoChange(tick, float(value)))
+
+    def note(
+        self, row: _Row, index: int, cell: NoteCell, length: int | None, retrigger: int | None
+    ) -> None:
+        track = row.track
+        if cell.instrument is not None:
+            self.last_instrument[track] = cell.instrument
+        if cell.note is None:
+            return
+        tick = row.at(cell.delay)
+        column = self.columns.setdefault((track, index), _Column())
+        if column.pitch is not None and column.release_at is not None and column.release_at <= tick:
+            self.emit(NoteOff(column.release_at, track, column.pitch))
+            column.pitch = None
+        column.release_at = None
+        if column.pitch is not None:
+            self.emit(NoteOff(tick, track, column.pitch, cut=cell.note == CUT))
+            column.pitch = None
+        if cell.note in (OFF, CUT):
+            return
+        velocity = DEFAULT_VELOCITY if cell.velocity is None else cell.velocity
+        instrument = self.last_instrument.get(track)
+        self.emit(NoteOn(tick, track, cell.note, velocity, instrument))
+        column.pitch = cell.note
+        if length is not None:
+            column.release_at = tick + length
+        if retrigger:
+            stop = row.end if length is None else min(row.end, tick + length)
+            for again in range(tick + retrigger, stop, retrigger):
+                self.emit(NoteOff(again, track, cell.note))
+                self.emit(NoteOn(again, track, cell.note, velocity, instrument))
+
+
+def sequence(song: Song, order: Sequence[int] | None = None) -> Iterator[Event]:
+    """Yield the song's events in time order.
+
+    Args:
+        song: the song.
+        order: pattern ids to play (default: the song's order list); `[n]` plays pattern n alone.
+    """
+    seq = _Sequencer(song)
+    start = 0
+    if song.bpm:
+        seq.emit(TempoChange(0, song.bpm))
+    for pattern_id in song.order if order is None else order:
+        seq.pattern(pattern_id, start)
+        start += song.pattern_ticks(pattern_id)
+        # Nothing later can land before this pattern's end, so all earlier events are final.
+        seq.release_due(start)
+        yield from seq.pop_before(start)
+    seq.end_all(start)
+    yield from seq.pop_before(None)
+
+
+def length_ticks(song: Song, order: Sequence[int] | None = None) -> int:
+    """Ticks from the start to the end of the given patterns (default: the order list)."""
+    return sum(song.pattern_ticks(p) for p in (song.order if order is None else order))

@@ -1,0 +1,66 @@
+"""Ticks to seconds and frames, exactly, through every tempo change.
+
+Times are kept as Fractions so a long song with hundreds of tempo changes does not drift;
+a frame index is the exact time rounded half up to the nearest frame.
+"""
+
+from __future__ import annotations
+
+import bisect
+from fractions import Fraction
+
+
+class TempoMap:
+    """Piecewise-constant tempo over ticks. Changes are appended in tick order (as the
+    sequencer emits them), so live playback can extend the map while it plays."""
+
+    def __init__(self, bpm: float, ticks_per_beat: int) -> None:
+        self.ticks_per_beat = ticks_per_beat
+        self._ticks: list[int] = [0]
+        self._starts: list[Fraction] = [Fraction(0)]  # seconds at each change
+        self._seconds_per_tick: list[Fraction] = [self._spt(bpm)]
+        self._bpms: list[float] = [bpm]
+
+    def _spt(self, bpm: float) -> Fraction:
+        return Fraction(60) / (Fraction(bpm) * self.ticks_per_beat)
+
+    def set_tempo(self, tick: int, bpm: float) -> None:
+        """Change the tempo from `tick` on; `tick` must not precede the last change."""
+        last = self._ticks[-1]
+        if tick < last:
+            raise ValueError(f"tempo change at tick {tick} before the last one at {last}")
+        if tick == last:
+            self._seconds_per_tick[-1] = self._spt(bpm)
+            self._bpms[-1] = bpm
+            return
+        start = self._starts[-1] + (tick - last) * self._seconds_per_tick[-1]
+        self._ticks.append(tick)
+        self._starts.append(start)
+        self._seconds_per_tick.append(self._spt(bpm))
+        self._bpms.append(bpm)
+
+    def exact_seconds(self, tick: int) -> Fraction:
+        i = bisect.bisect_right(self._ticks, tick) - 1
+        i = max(i, 0)
+        return self._starts[i] + (tick - self._ticks[i]) * self._seconds_per_tick[i]
+
+    def seconds_at(self, tick: int) -> float:
+        return float(self.exact_seconds(tick))
+
+    def frame_at(self, tick: int, rate: int) -> int:
+        """The frame an event at `tick` starts on: exact time × rate, rounded half up."""
+        exact = self.exact_seconds(tick) * rate
+        return (exact.numerator * 2 + exact.denominator) // (exact.denominator * 2)
+
+    def bpm_at(self, tick: int) -> float:
+        i = max(bisect.bisect_right(self._ticks, tick) - 1, 0)
+        return self._bpms[i]
+
+    def tick_at_seconds(self, seconds: float) -> float:
+        """The (fractional) tick at a time; the inverse of seconds_at, for display and import."""
+        exact = Fraction(seconds)
+        i = max(bisect.bisect_right(self._starts, exact) - 1, 0)
+        return float(self._ticks[i] + (exact - self._starts[i]) / self._seconds_per_tick[i])
+
+    def changes(self) -> list[tuple[int, float]]:
+        return list(zip(self._ticks, self._bpms, strict=True))

@@ -1,0 +1,35 @@
+"""Events with their target frames: the sequencer run through a growing tempo map."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from tracker.engine.sequencer import length_ticks, sequence
+from tracker.engine.tempo_map import TempoMap
+from tracker.model.events import Event, TempoChange
+from tracker.model.song import Song
+
+
+def timed_events(
+    song: Song, rate: int, order: Sequence[int] | None = None, tempo_map: TempoMap | None = None
+) -> Iterator[tuple[int, Event]]:
+    """Yield (frame, event) in time order; tempo changes extend `tempo_map` as they pass."""
+    tmap = tempo_map if tempo_map is not None else TempoMap(song.bpm, song.ticks_per_beat)
+    for event in sequence(song, order):
+        if isinstance(event, TempoChange):
+            tmap.set_tempo(event.tick, event.bpm)
+        yield tmap.frame_at(event.tick, rate), event
+
+
+def song_tempo_map(song: Song, order: Sequence[int] | None = None) -> TempoMap:
+    """The whole song's tempo map (runs the sequencer once)."""
+    tmap = TempoMap(song.bpm, song.ticks_per_beat)
+    for event in sequence(song, order):
+        if isinstance(event, TempoChange):
+            tmap.set_tempo(event.tick, event.bpm)
+    return tmap
+
+
+def length_seconds(song: Song, order: Sequence[int] | None = None) -> float:
+    """The song's length from its first row to the end of its last pattern."""
+    return song_tempo_map(song, order).seconds_at(length_ticks(song, order))
