@@ -1,0 +1,84 @@
+"""The command line: argument parsing and one-line errors. The work happens elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tracker import __version__
+from tracker.model.errors import TrackerError
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tracker", description="A terminal tracker/sequencer: render, import, export, info."
+    )
+    parser.add_argument("--version", action="version", version=f"tracker {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in (
+        ("render", "render a song (or one pattern or track) to WAV"),
+        ("bounce", "the same as render: the mix, and stems with --stems"),
+    ):
+        render = commands.add_parser(name, help=help_text, description=help_text)
+        render.add_argument("song", nargs="?", type=Path, help="song or .mid file (default: demo)")
+        render.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
+        render.add_argument("--pattern", type=int, help="render this pattern id alone")
+        render.add_argument("--track", help="render this track alone, pre-fader")
+        render.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV a track")
+        render.add_argument("--rate", type=int, default=48000, choices=(44100, 48000, 96000))
+        render.add_argument("--bits", default="24", choices=("16", "24", "32f"))
+        render.set_defaults(run=_run_render)
+    imp = commands.add_parser("import", help="import a MIDI file into a song file")
+    imp.add_argument("midi", type=Path)
+    imp.add_argument("-o", "--output", type=Path, required=True, help="song file to write")
+    imp.add_argument("--force", action="store_true", help="replace an existing song file")
+    imp.set_defaults(run=_run_import)
+    exp = commands.add_parser("export", help="export a song to a type 1 MIDI file")
+    exp.add_argument("song", type=Path)
+    exp.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
+    exp.set_defaults(run=_run_export)
+    info = commands.add_parser("info", help="describe a song")
+    info.add_argument("song", type=Path)
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(run=_run_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except TrackerError as exc:
+        print(f"tracker: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("tracker: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from tracker.commands.render import run_render
+
+    return run_render(args)
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from tracker.commands.convert import run_import
+
+    return run_import(args)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from tracker.commands.convert import run_export
+
+    return run_export(args)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    from tracker.commands.info import run_info
+
+    return run_info(args)

@@ -1,0 +1,44 @@
+"""`tracker import` (MIDI file → song) and `tracker export` (song → type 1 MIDI file)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tracker.commands.songs import open_song
+from tracker.model.errors import TrackerError
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from tracker.midi import import_midi
+    from tracker.model.serialize import save_song
+
+    if args.output.exists() and not args.force:
+        raise TrackerError(f"{args.output}: already exists (use --force to replace it)")
+    song = import_midi(args.midi)
+    save_song(song, args.output)
+    notes = sum(
+        1
+        for pattern in song.patterns.values()
+        for rows in pattern.data.values()
+        for row in rows.values()
+        for cell in row.notes
+        if cell is not None and cell.note is not None and cell.note >= 0
+    )
+    print(
+        f"imported {args.midi} → {args.output}: {len(song.tracks)} tracks, {notes} notes,"
+        f" {len(song.patterns)} patterns",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from tracker.midi import export_midi
+
+    song, path = open_song(args.song)
+    if args.output.resolve() == path.resolve():
+        raise TrackerError(f"{args.output}: refusing to write the output over the song")
+    export_midi(song, args.output)
+    print(f"exported {path} → {args.output}", file=sys.stderr)
+    return 0

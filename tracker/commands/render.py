@@ -1,0 +1,41 @@
+"""`tracker render` / `tracker bounce`: a song, pattern or track to WAV, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from tracker.commands.progress import ProgressBar
+from tracker.commands.songs import instrument_dirs, open_song
+from tracker.model.errors import TrackerError
+from tracker.render.offline import RenderJob, render_to_wav
+
+
+def run_render(args: argparse.Namespace) -> int:
+    song, path = open_song(args.song)
+    track = None
+    if args.track is not None:
+        try:
+            track = song.track_index(args.track)
+        except KeyError as exc:
+            raise TrackerError(f"{path}: {exc.args[0]}") from None
+    if args.output.resolve() == path.resolve():
+        raise TrackerError(f"{args.output}: refusing to write the output over the song")
+    job = RenderJob(
+        song, rate=args.rate, pattern=args.pattern, track=track, search_dirs=instrument_dirs(path)
+    )
+    bar = ProgressBar(sys.stderr, label=args.output.name)
+    started = time.perf_counter()
+    result = render_to_wav(job, args.output, bits=args.bits, stems_dir=args.stems, progress=bar)
+    bar.finish()
+    seconds = result.frames / args.rate
+    elapsed = time.perf_counter() - started
+    print(
+        f"wrote {args.output} ({seconds:.2f} s at {args.rate} Hz, {args.bits}-bit,"
+        f" {seconds / max(elapsed, 1e-9):.0f}x realtime)",
+        file=sys.stderr,
+    )
+    if result.clipped:
+        print(f"tracker: warning: {result.clipped} samples clipped", file=sys.stderr)
+    return 0

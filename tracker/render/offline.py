@@ -1,0 +1,168 @@
+"""Render a song, one pattern, or one track (pre-fader) to WAV, streaming in blocks.
+
+Memory stays flat whatever the song's length: events stream from the sequencer, audio goes
+out block by block. Every event starts at the exact frame the tempo map gives; the block
+renderer splits blocks at events, so block size never moves a note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tracker.atomic import atomic_path
+from tracker.dsp.library import InstrumentLibrary
+from tracker.dsp.mixer import BlockRenderer
+from tracker.engine.sequencer import length_ticks
+from tracker.engine.timeline import song_tempo_map, timed_events
+from tracker.model.errors import TrackerError
+from tracker.model.events import Event
+from tracker.model.song import Song, TrackKind
+from tracker.render.wav import RATES, WavWriter
+
+TAIL_BLOCK = 1024  # the tail is checked for silence in fixed steps, whatever the block size
+MAX_TAIL_SECONDS = 10.0
+
+Progress = Callable[[float], None]
+
+
+@dataclass(slots=True)
+class RenderJob:
+    """What to render. `track` renders that track alone, pre-fader; `pattern` one pattern."""
+
+    song: Song
+    rate: int = 48000
+    pattern: int | None = None
+    track: int | None = None
+    block: int = 8192
+    search_dirs: Sequence[Path] = field(default_factory=tuple)
+
+    def order(self) -> list[int]:
+        if self.pattern is None:
+            return list(self.song.order)
+        if self.pattern not in self.song.patterns:
+            ids = ", ".join(str(p) for p in sorted(self.song.patterns))
+            raise TrackerError(f"no pattern {self.pattern} (patterns: {ids})")
+        return [self.pattern]
+
+    def tracks(self) -> list[int]:
+        """The instrument tracks that sound: the chosen one, else the audible ones."""
+        chosen = [self.track] if self.track is not None else self.song.audible_tracks()
+        return [t for t in chosen if self.song.tracks[t].kind is TrackKind.INSTRUMENT]
+
+    def end_frame(self) -> int:
+        """The frame where the last pattern ends (the tail may ring on after it)."""
+        order = self.order()
+        return song_tempo_map(self.song, order).frame_at(length_ticks(self.song, order), self.rate)
+
+
+@dataclass(slots=True)
+class RenderResult:
+    frames: int  # length written, tail included
+    song_frames: int  # up to the end of the last pattern
+    clipped: int  # samples clipped by an integer format (the mix and all stems)
+
+
+def stem_names(song: Song, tracks: Sequence[int]) -> list[str]:
+    """File names for stems: `01-Drums.wav`, with characters unsafe in file names replaced."""
+    names = []
+    for index in tracks:
+        safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", song.tracks[index].name).strip(" .") or "track"
+        names.append(f"{index + 1:02d}-{safe}.wav")
+    return names
+
+
+def render_blocks(
+    job: RenderJob, progress: Progress | None = None, with_stems: bool = False
+) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+    """Yield (mix block, stem blocks of job.tracks()) until the song and its tail have played.
+
+    The blocks are views into reused buffers: consume (write) each before asking for the next.
+    """
+    if job.rate not in RATES:
+        raise TrackerError(f"sample rate must be one of {', '.join(map(str, RATES))}")
+    tracks = job.tracks()
+    library = InstrumentLibrary(job.rate, job.search_dirs)
+    renderer = BlockRenderer(
+        job.song,
+        job.rate,
+        library,
+        max_block=job.block,
+        tracks=tracks,
+        prefader=job.track is not None,
+    )
+    end = job.end_frame()
+    mix = np.zeros((job.block, 2), dtype=np.float32)
+    stems = [np.zeros((job.block, 2), dtype=np.float32) for _ in tracks] if with_stems else []
+    events = _Lookahead(timed_events(job.song, job.rate, job.order()))
+    position = 0
+    tail_limit = end + int(MAX_TAIL_SECONDS * job.rate)
+    while True:
+        if position < end:
+            frames = min(job.block, end - position)
+        elif position < tail_limit and (events.pending() or renderer.active_voices()):
+            frames = min(TAIL_BLOCK, tail_limit - position)
+        else:
+            break
+        block = events.take_before(position + frames, position)
+        renderer.render(mix[:frames], block, [s[:frames] for s in stems] if stems else None)
+        position += frames
+        if progress is not None:
+            progress(min(position / end, 1.0) if end else 1.0)
+        yield mix[:frames], [s[:frames] for s in stems]
+
+
+def render_to_wav(
+    job: RenderJob,
+    out: Path,
+    bits: str = "24",
+    stems_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> RenderResult:
+    """Render `job` into `out` (and one WAV per track into `stems_dir`), atomically.
+
+    Nothing is left half-written: every file is written beside its target and renamed into
+    place only when the whole render succeeded.
+    """
+    targets = [out]
+    if stems_dir is not None:
+        stems_dir.mkdir(parents=True, exist_ok=True)
+        targets += [stems_dir / name for name in stem_names(job.song, job.tracks())]
+    frames = 0
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(atomic_path(t)) for t in targets]
+        writers = [WavWriter(tmp, job.rate, bits) for tmp in temps]
+        try:
+            for mix, stems in render_blocks(job, progress, with_stems=stems_dir is not None):
+                writers[0].write(mix)
+                for writer, stem in zip(writers[1:], stems, strict=False):
+                    writer.write(stem)
+                frames += len(mix)
+        finally:
+            for writer in writers:
+                writer.close()
+    return RenderResult(frames, job.end_frame(), sum(w.clipped for w in writers))
+
+
+class _Lookahead:
+    """Hands out the timed events of each block, as offsets inside the block."""
+
+    def __init__(self, events: Iterator[tuple[int, Event]]) -> None:
+        self._events = events
+        self._next: tuple[int, Event] | None = next(events, None)
+
+    def pending(self) -> bool:
+        return self._next is not None
+
+    def take_before(self, stop: int, start: int) -> list[tuple[int, Event]]:
+        taken = []
+        while self._next is not None and self._next[0] < stop:
+            frame, event = self._next
+            taken.append((max(frame - start, 0), event))
+            self._next = next(self._events, None)
+        return taken
