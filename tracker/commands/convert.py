@@ -10,13 +10,15 @@ from tracker.model.errors import TrackerError
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from tracker.midi import import_midi
+    from tracker.midi.import_file import import_midi_report
     from tracker.model.serialize import save_song
 
     if args.output.exists() and not args.force:
         raise TrackerError(f"{args.output}: already exists (use --force to replace it)")
-    song = import_midi(args.midi)
+    song, report = import_midi_report(args.midi)
     save_song(song, args.output)
+    for warning in report.warnings():
+        print(f"tracker: {args.midi}: {warning}", file=sys.stderr)
     notes = sum(
         1
         for pattern in song.patterns.values()
@@ -34,7 +36,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from tracker.midi import export_midi
+    from tracker.midi.export_file import export_midi
 
     song, path = open_song(args.song)
     if args.output.resolve() == path.resolve():

@@ -14,7 +14,7 @@ def open_song(path: Path | None) -> tuple[Song, Path]:
     """Load a song file or a MIDI file (None: the shipped demo); return it with its path."""
     path = demo_song() if path is None else path
     if path.suffix.lower() in MIDI_SUFFIXES:
-        from tracker.midi import import_midi
+        from tracker.midi.import_file import import_midi
 
         return import_midi(path), path
     from tracker.model.serialize import load_song
