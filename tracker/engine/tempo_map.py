@@ -20,6 +20,9 @@ class TempoMap:
         self._starts: list[Fraction] = [Fraction(0)]  # seconds at each change
         self._seconds_per_tick: list[Fraction] = [self._spt(bpm)]
         self._bpms: list[float] = [bpm]
+        # Per sample rate, per segment: integers (N0, M, Q) with frame time = (N0 + dt·M) / Q.
+        # Exact like the Fractions, but a frame costs a few integer operations, not a Fraction.
+        self._frame_terms: dict[int, list[tuple[int, int, int]]] = {}
 
     def _spt(self, bpm: float) -> Fraction:
         return Fraction(60) / (Fraction(bpm) * self.ticks_per_beat)
@@ -32,6 +35,8 @@ class TempoMap:
         if tick == last:
             self._seconds_per_tick[-1] = self._spt(bpm)
             self._bpms[-1] = bpm
+            for terms in self._frame_terms.values():
+                del terms[len(self._ticks) - 1 :]
             return
         start = self._starts[-1] + (tick - last) * self._seconds_per_tick[-1]
         self._ticks.append(tick)
@@ -49,8 +54,22 @@ class TempoMap:
 
     def frame_at(self, tick: int, rate: int) -> int:
         """The frame an event at `tick` starts on: exact time × rate, rounded half up."""
-        exact = self.exact_seconds(tick) * rate
-        return (exact.numerator * 2 + exact.denominator) // (exact.denominator * 2)
+        i = max(bisect.bisect_right(self._ticks, tick) - 1, 0)
+        terms = self._frame_terms.setdefault(rate, [])
+        while len(terms) <= i:
+            j = len(terms)
+            start = self._starts[j] * rate
+            step = self._seconds_per_tick[j] * rate
+            terms.append(
+                (
+                    start.numerator * step.denominator,
+                    step.numerator * start.denominator,
+                    start.denominator * step.denominator,
+                )
+            )
+        base, per_tick, denominator = terms[i]
+        numerator = base + (tick - self._ticks[i]) * per_tick
+        return (numerator * 2 + denominator) // (denominator * 2)
 
     def bpm_at(self, tick: int) -> float:
         i = max(bisect.bisect_right(self._ticks, tick) - 1, 0)
