@@ -532,7 +532,7 @@ def test_a_file_over_64_mib_is_rejected(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("tracker-song 1\n" + 'track "t"\n' * 257, "more than 256 tracks"),
-        ("tracker-song 1\n" + "".join(f'pattern {i} "" 1\n' for i in range(1025)), "1024"),
+        ("tracker-song 1\n" + "".join(f'pattern {i} "" 1\n' for i in range(4097)), "4096"),
         ("tracker-song 1\norder" + " 0" * 10_001 + "\n", "more than 10000 order entries"),
         ('tracker-song 1\npattern 10000 "" 1\n', "pattern id 10000 is outside 0..9999"),
         ("tracker-song 1\nbpm " + "9" * 5000 + "\n", "bpm must be a number"),

@@ -1,0 +1,89 @@
+"""Instrument presets by name: find `NAME.preset`, load it with its kind's module, cache it.
+
+Search order: the given search dirs (a song's own folder, say), then the shipped instruments.
+Each kind's module exposes `load(preset, rate) -> InstrumentFactory`; modules are imported only
+when a preset of their kind is first loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from tracker.dsp.instrument import Instrument
+from tracker.dsp.presets import PresetFile, parse_preset
+from tracker.model.errors import TrackerError
+from tracker.paths import instruments_dir
+
+LOADERS = {
+    "synth": "tracker.dsp.synth",
+    "sampler": "tracker.dsp.sampler",
+    "drumkit": "tracker.dsp.drumkit",
+}
+
+
+class InstrumentFactory(Protocol):
+    """What a kind's `load` returns: a validated preset that makes independent instances."""
+
+    def create(self) -> Instrument: ...
+
+
+class InstrumentLibrary:
+    """Presets by name for one sample rate; each is parsed and loaded once."""
+
+    def __init__(self, rate: int, search_dirs: Sequence[Path] = ()) -> None:
+        self.rate = rate
+        self.dirs = [Path(d) for d in search_dirs] + [instruments_dir()]
+        self._factories: dict[str, InstrumentFactory] = {}
+
+    def available(self) -> list[str]:
+        """Every preset name the search dirs hold, sorted."""
+        names = set()
+        for folder in self.dirs:
+            if folder.is_dir():
+                names.update(p.stem for p in folder.glob("*.preset"))
+        return sorted(names)
+
+    def path(self, name: str) -> Path:
+        """Where preset `name` lives (the first search dir that has it).
+
+        Raises:
+            TrackerError: no such preset.
+        """
+        # A name is a file stem, never a path: "../x" must not reach outside the folders.
+        if name and "/" not in name and "\\" not in name and name not in (".", ".."):
+            for folder in self.dirs:
+                candidate = folder / f"{name}.preset"
+                if candidate.is_file():
+                    return candidate
+        available = ", ".join(self.available()) or "none"
+        raise TrackerError(f"unknown instrument preset {name!r} (available: {available})")
+
+    def factory(self, name: str) -> InstrumentFactory:
+        """The loaded preset `name`, cached.
+
+        Raises:
+            TrackerError: unknown name; SongFormatError (a TrackerError) for a bad preset file.
+        """
+        found = self._factories.get(name)
+        if found is None:
+            found = self._load(parse_preset(self.path(name)))
+            self._factories[name] = found
+        return found
+
+    def create(self, name: str) -> Instrument:
+        """A new instance of preset `name` with its own voices."""
+        return self.factory(name).create()
+
+    def _load(self, preset: PresetFile) -> InstrumentFactory:
+        module_name = LOADERS[preset.kind]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            raise preset.error(f"{preset.kind} instruments are not available yet") from None
+        factory: InstrumentFactory = module.load(preset, self.rate)
+        return factory
