@@ -184,7 +184,7 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
 
 
 def test_export_into_a_missing_folder_is_a_tracker_error(tmp_path):
-    with pytest.raises(TrackerError, match="cannot write MIDI file"):
+    with pytest.raises(TrackerError, match=r"cannot write .*song\.mid: No such file"):
         export_midi(busy_song(), tmp_path / "nope" / "song.mid")
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.model.errors import SongFormatError
+from tracker.model.errors import SongFormatError, TrackerError
 from tracker.model.serialize import dumps, load_song, loads, save_song
 from tracker.model.song import (
     CUT,
@@ -613,7 +613,7 @@ def test_a_failed_temporary_file_keeps_the_old_file(tmp_path: Path, monkeypatch)
     path = tmp_path / "song.song"
     path.write_text("old")
     monkeypatch.setattr("tempfile.mkstemp", refuse)
-    with pytest.raises(OSError):
+    with pytest.raises(TrackerError, match=r"cannot write .*song\.song: Permission denied"):
         save_song(rich_song(), path)
     _assert_untouched(tmp_path, path, b"old")
 
@@ -628,7 +628,7 @@ def test_a_write_that_fails_halfway_keeps_the_old_file(tmp_path: Path, monkeypat
     path = tmp_path / "song.song"
     path.write_text("old")
     monkeypatch.setattr(pathlib.Path, "write_bytes", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(TrackerError, match=r"cannot write .*song\.song: No space"):
         save_song(rich_song(), path)
     monkeypatch.undo()
     _assert_untouched(tmp_path, path, b"old")
@@ -641,7 +641,7 @@ def test_a_failed_rename_keeps_the_old_file(tmp_path: Path, monkeypatch) -> None
     path = tmp_path / "song.song"
     path.write_text("old")
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(OSError, match="Read-only"):
+    with pytest.raises(TrackerError, match=r"cannot write .*song\.song: Read-only"):
         save_song(rich_song(), path)
     monkeypatch.undo()
     _assert_untouched(tmp_path, path, b"old")

@@ -11,15 +11,21 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tracker.model.errors import TrackerError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target` atomically.
 
-    On any exception the temporary file is removed and `target` is left as it was.
+    On any exception the temporary file is removed and `target` is left as it was; an OSError
+    (read-only folder, full disk, missing folder) becomes a one-line TrackerError naming `target`.
     """
     target = Path(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -27,11 +33,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError):
+            raise _cannot_write(target, exc) from exc
         raise
     _fsync_dir(target.parent)
+
+
+def _cannot_write(target: Path, exc: OSError) -> TrackerError:
+    return TrackerError(f"cannot write {target}: {exc.strerror or exc}")
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:

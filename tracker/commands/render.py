@@ -8,8 +8,8 @@ import time
 
 from tracker.commands.progress import ProgressBar
 from tracker.commands.songs import instrument_dirs, open_song
-from tracker.model.errors import TrackerError
-from tracker.render.offline import RenderJob, render_to_wav
+from tracker.model.errors import SongFormatError, TrackerError
+from tracker.render.offline import OfflineRender, RenderJob, render_to_wav
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -25,9 +25,15 @@ def run_render(args: argparse.Namespace) -> int:
     job = RenderJob(
         song, rate=args.rate, pattern=args.pattern, track=track, search_dirs=instrument_dirs(path)
     )
+    try:
+        render = OfflineRender(job, with_stems=args.stems is not None)
+    except SongFormatError:
+        raise  # already names its file (a preset, a sample)
+    except TrackerError as exc:
+        raise TrackerError(f"{path}: {exc}") from None
     bar = ProgressBar(sys.stderr, label=args.output.name)
     started = time.perf_counter()
-    result = render_to_wav(job, args.output, bits=args.bits, stems_dir=args.stems, progress=bar)
+    result = render_to_wav(render, args.output, args.bits, args.stems, progress=bar)
     bar.finish()
     seconds = result.frames / args.rate
     elapsed = time.perf_counter() - started

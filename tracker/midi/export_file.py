@@ -14,7 +14,6 @@ import mido
 
 from tracker.atomic import atomic_path
 from tracker.engine.sequencer import sequence
-from tracker.model.errors import TrackerError
 from tracker.model.events import (
     ControlChange,
     Event,
@@ -131,9 +130,5 @@ def export_midi(song: Song, path: str | Path) -> None:
         TrackerError: the file cannot be written (missing folder, no permission, disk full).
     """
     midi = midi_file(song)
-    try:
-        with atomic_path(path) as tmp:
-            midi.save(tmp)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise TrackerError(f"{path}: cannot write MIDI file: {reason}") from error
+    with atomic_path(path) as tmp:
+        midi.save(tmp)

@@ -77,68 +77,77 @@ def stem_names(song: Song, tracks: Sequence[int]) -> list[str]:
     return names
 
 
-def render_blocks(
-    job: RenderJob, progress: Progress | None = None, with_stems: bool = False
-) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-    """Yield (mix block, stem blocks of job.tracks()) until the song and its tail have played.
+class OfflineRender:
+    """A render made ready: presets loaded and checked, buffers allocated, nothing written yet.
 
-    The blocks are views into reused buffers: consume (write) each before asking for the next.
+    Building it is where bad presets and unknown instruments fail, before any file is opened.
     """
-    if job.rate not in RATES:
-        raise TrackerError(f"sample rate must be one of {', '.join(map(str, RATES))}")
-    tracks = job.tracks()
-    library = InstrumentLibrary(job.rate, job.search_dirs)
-    renderer = BlockRenderer(
-        job.song,
-        job.rate,
-        library,
-        max_block=job.block,
-        tracks=tracks,
-        prefader=job.track is not None,
-    )
-    end = job.end_frame()
-    mix = np.zeros((job.block, 2), dtype=np.float32)
-    stems = [np.zeros((job.block, 2), dtype=np.float32) for _ in tracks] if with_stems else []
-    events = _Lookahead(timed_events(job.song, job.rate, job.order()))
-    position = 0
-    tail_limit = end + int(MAX_TAIL_SECONDS * job.rate)
-    while True:
-        if position < end:
-            frames = min(job.block, end - position)
-        elif position < tail_limit and (events.pending() or renderer.active_voices()):
-            frames = min(TAIL_BLOCK, tail_limit - position)
-        else:
-            break
-        block = events.take_before(position + frames, position)
-        renderer.render(mix[:frames], block, [s[:frames] for s in stems] if stems else None)
-        position += frames
-        if progress is not None:
-            progress(min(position / end, 1.0) if end else 1.0)
-        yield mix[:frames], [s[:frames] for s in stems]
+
+    def __init__(self, job: RenderJob, with_stems: bool = False) -> None:
+        if job.rate not in RATES:
+            raise TrackerError(f"sample rate must be one of {', '.join(map(str, RATES))}")
+        self.job = job
+        self.tracks = job.tracks()
+        self.end = job.end_frame()
+        self.renderer = BlockRenderer(
+            job.song,
+            job.rate,
+            InstrumentLibrary(job.rate, job.search_dirs),
+            max_block=job.block,
+            tracks=self.tracks,
+            prefader=job.track is not None,
+        )
+        self._mix = np.zeros((job.block, 2), dtype=np.float32)
+        self._stems = [np.zeros_like(self._mix) for _ in self.tracks] if with_stems else []
+
+    def blocks(self, progress: Progress | None = None) -> Iterator[tuple[np.ndarray, list]]:
+        """Yield (mix block, stem blocks) until the song and its tail have played out.
+
+        The blocks are views into reused buffers: consume each before asking for the next.
+        """
+        job, end = self.job, self.end
+        events = _Lookahead(timed_events(job.song, job.rate, job.order()))
+        position = 0
+        tail_limit = end + int(MAX_TAIL_SECONDS * job.rate)
+        while True:
+            if position < end:
+                frames = min(job.block, end - position)
+            elif position < tail_limit and (events.pending() or self.renderer.active_voices()):
+                frames = min(TAIL_BLOCK, tail_limit - position)
+            else:
+                break
+            block = events.take_before(position + frames, position)
+            stems = [s[:frames] for s in self._stems]
+            self.renderer.render(self._mix[:frames], block, stems or None)
+            position += frames
+            if progress is not None:
+                progress(min(position / end, 1.0) if end else 1.0)
+            yield self._mix[:frames], stems
 
 
 def render_to_wav(
-    job: RenderJob,
+    render: OfflineRender,
     out: Path,
     bits: str = "24",
     stems_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> RenderResult:
-    """Render `job` into `out` (and one WAV per track into `stems_dir`), atomically.
+    """Write `render` into `out` (and one WAV per track into `stems_dir`), atomically.
 
     Nothing is left half-written: every file is written beside its target and renamed into
     place only when the whole render succeeded.
     """
+    job = render.job
     targets = [out]
     if stems_dir is not None:
         stems_dir.mkdir(parents=True, exist_ok=True)
-        targets += [stems_dir / name for name in stem_names(job.song, job.tracks())]
+        targets += [stems_dir / name for name in stem_names(job.song, render.tracks)]
     frames = 0
     with contextlib.ExitStack() as stack:
         temps = [stack.enter_context(atomic_path(t)) for t in targets]
         writers = [WavWriter(tmp, job.rate, bits) for tmp in temps]
         try:
-            for mix, stems in render_blocks(job, progress, with_stems=stems_dir is not None):
+            for mix, stems in render.blocks(progress):
                 writers[0].write(mix)
                 for writer, stem in zip(writers[1:], stems, strict=False):
                     writer.write(stem)
@@ -146,7 +155,7 @@ def render_to_wav(
         finally:
             for writer in writers:
                 writer.close()
-    return RenderResult(frames, job.end_frame(), sum(w.clipped for w in writers))
+    return RenderResult(frames, render.end, sum(w.clipped for w in writers))
 
 
 class _Lookahead:
