@@ -23,7 +23,7 @@ from tracker.engine.timeline import song_tempo_map, timed_events
 from tracker.model.errors import TrackerError
 from tracker.model.events import Event
 from tracker.model.song import Song, TrackKind
-from tracker.render.wav import RATES, WavWriter
+from tracker.render.wav import RATES, BackgroundWriter, WavWriter
 
 TAIL_BLOCK = 1024  # the tail is checked for silence in fixed steps, whatever the block size
 MAX_TAIL_SECONDS = 10.0
@@ -146,15 +146,13 @@ def render_to_wav(
     with contextlib.ExitStack() as stack:
         temps = [stack.enter_context(atomic_path(t)) for t in targets]
         writers = [WavWriter(tmp, job.rate, bits) for tmp in temps]
+        background = BackgroundWriter(writers)
         try:
             for mix, stems in render.blocks(progress):
-                writers[0].write(mix)
-                for writer, stem in zip(writers[1:], stems, strict=False):
-                    writer.write(stem)
+                background.write([mix, *stems])
                 frames += len(mix)
         finally:
-            for writer in writers:
-                writer.close()
+            background.close()
     return RenderResult(frames, render.end, sum(w.clipped for w in writers))
 
 

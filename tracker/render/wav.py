@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +42,45 @@ class WavWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+class BackgroundWriter:
+    """Writes blocks to several WavWriters on a thread of its own, so disk and format
+    conversion (libsndfile releases the GIL) overlap with rendering the next blocks.
+
+    Blocks are copied on the way in: the renderer reuses its buffers.
+    """
+
+    QUEUE_BLOCKS = 16  # bounded: a slow disk makes the renderer wait instead of memory grow
+
+    def __init__(self, writers: list[WavWriter]) -> None:
+        self.writers = writers
+        self._queue: queue.Queue[list[np.ndarray] | None] = queue.Queue(self.QUEUE_BLOCKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="wav-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, blocks: list[np.ndarray]) -> None:
+        """Queue one block for each writer (in the writers' order)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put([block.copy() for block in blocks])
+
+    def close(self) -> None:
+        """Flush everything, close the files, and raise what the writing thread met."""
+        self._queue.put(None)
+        self._thread.join()
+        for writer in self.writers:
+            writer.close()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (blocks := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain, so the renderer never blocks on a full queue
+            try:
+                for writer, block in zip(self.writers, blocks, strict=True):
+                    writer.write(block)
+            except BaseException as exc:  # re-raised in the rendering thread
+                self._error = exc
