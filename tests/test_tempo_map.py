@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from tests.builders import note, one_track_song
-from tracker.engine.tempo_map import TempoMap
+from tracker.engine.tempo_map import TempoMap, exact_bpm
 from tracker.engine.timeline import length_seconds, timed_events
 from tracker.model.events import NoteOn
 from tracker.model.song import EffectCell
@@ -69,7 +69,7 @@ def test_frame_rounding_is_half_up_and_exact_over_many_changes():
     exact = Fraction(0)
     bpm = 120.0
     for i in range(500):
-        exact += Fraction(60) / Fraction(bpm)
+        exact += Fraction(60) / exact_bpm(bpm)
         bpm = 100.0 + (i % 7) * 3.3
     assert tmap.exact_seconds(tick) == exact
     assert tmap.frame_at(tick, 44100) == int(exact * 44100 + Fraction(1, 2))
@@ -80,3 +80,23 @@ def test_seconds_and_length():
     assert length_seconds(song) == pytest.approx(64 / 4 * 60 / 125)
     tmap = TempoMap(125.0, 96)
     assert tmap.tick_at_seconds(tmap.seconds_at(1234)) == pytest.approx(1234)
+
+
+def test_tempos_are_read_as_the_fractions_they_stand_for():
+    assert exact_bpm(103.3) == Fraction(1033, 10)
+    assert exact_bpm(60e6 / 461538) == Fraction(60_000_000, 461538)
+    assert exact_bpm(124.0) == 124
+
+
+def test_thousands_of_midi_tempo_changes_keep_times_small_and_exact():
+    # Float BPMs taken as binary fractions made each start's denominator grow without bound.
+    tmap = TempoMap(120.0, 480)
+    expected = Fraction(0)
+    previous = 500000
+    for i in range(1, 5001):
+        micros = 400000 + (i * 7919) % 200000
+        tmap.set_tempo(i * 960, 60e6 / micros)
+        expected += Fraction(previous * 2, 10**6)  # two beats at the previous tempo
+        previous = micros
+    assert tmap.exact_seconds(5000 * 960) == expected
+    assert expected.denominator <= 10**6

@@ -2,12 +2,25 @@
 
 Times are kept as Fractions so a long song with hundreds of tempo changes does not drift;
 a frame index is the exact time rounded half up to the nearest frame.
+
+A BPM arrives as a float; it is read as the simplest fraction within 1/2**24 of it, so 92.5 is
+185/2 and a MIDI tempo of 461538 µs a beat is exactly 60000000/461538. Taking the float's own
+binary fraction instead would make every segment start's denominator a product of powers of two
+and grow without bound over a song with thousands of tempo changes (memory and time with it).
 """
 
 from __future__ import annotations
 
 import bisect
 from fractions import Fraction
+
+BPM_DENOMINATOR_LIMIT = 1 << 24  # MIDI tempos are 60e6 / (µs per beat ≤ 0xFFFFFF)
+MAX_START_DENOMINATOR = 1 << 128  # past this a segment start is rounded to 2**-64 s
+
+
+def exact_bpm(bpm: float) -> Fraction:
+    """The tempo as the fraction the float stands for (see the module's docstring)."""
+    return Fraction(bpm).limit_denominator(BPM_DENOMINATOR_LIMIT)
 
 
 class TempoMap:
@@ -25,7 +38,7 @@ class TempoMap:
         self._frame_terms: dict[int, list[tuple[int, int, int]]] = {}
 
     def _spt(self, bpm: float) -> Fraction:
-        return Fraction(60) / (Fraction(bpm) * self.ticks_per_beat)
+        return Fraction(60) / (exact_bpm(bpm) * self.ticks_per_beat)
 
     def set_tempo(self, tick: int, bpm: float) -> None:
         """Change the tempo from `tick` on; `tick` must not precede the last change."""
@@ -39,6 +52,9 @@ class TempoMap:
                 del terms[len(self._ticks) - 1 :]
             return
         start = self._starts[-1] + (tick - last) * self._seconds_per_tick[-1]
+        if start.denominator > MAX_START_DENOMINATOR:
+            # Only many unrelated fractional tempos get here; 2**-64 s is far below a sample.
+            start = Fraction(round(start * (1 << 64)), 1 << 64)
         self._ticks.append(tick)
         self._starts.append(start)
         self._seconds_per_tick.append(self._spt(bpm))
