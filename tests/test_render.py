@@ -36,22 +36,33 @@ def render(job: RenderJob, tmp_path: Path, name: str = "out.wav", **kwargs) -> n
     return audio
 
 
-def onsets(audio: np.ndarray) -> list[int]:
-    """Frames where silence turns into sound."""
-    loud = np.abs(audio[:, 0]) > 0
-    return [int(i) for i in np.flatnonzero(loud[1:] & ~loud[:-1]) + 1] + ([0] if loud[0] else [])
-
-
 @pytest.mark.parametrize("rate", [44100, 48000, 96000])
-def test_every_note_starts_on_the_frame_the_tempo_map_gives(square_dir, tmp_path, rate):
-    cells = {0: note("C-4", delay=3), 2: note("OFF"), 5: note("E-4", delay=17), 6: note("OFF")}
-    song = one_track_song(cells, rows=8, bpm=133, swing=60, instrument="square")
-    audio = render(RenderJob(song, rate, search_dirs=[square_dir]), tmp_path, bits="32f")
-    tmap = song_tempo_map(song)
-    tpl = song.ticks_per_line
-    swing = round(tpl * 0.2)
-    expected = [tmap.frame_at(3, rate), tmap.frame_at(5 * tpl + swing + 17, rate)]
-    assert sorted(onsets(audio)) == expected
+@pytest.mark.parametrize(("row", "delay"), [(0, 3), (5, 17), (6, 0)])
+def test_every_note_starts_on_the_frame_the_tempo_map_gives(square_dir, tmp_path, rate, row, delay):
+    # The same note rendered at tick 0 and at (row, delay) under 133 BPM and 60 % swing:
+    # the second file must be the first shifted by exactly the tempo map's frame.
+    reference = one_track_song({0: note("C-4"), 1: note("OFF")}, rows=8, instrument="square")
+    shifted = one_track_song(
+        {row: note("C-4", delay=delay), row + 1: note("OFF")},
+        rows=8,
+        bpm=133,
+        swing=60,
+        instrument="square",
+    )
+    reference.bpm = 133
+    ref = render(
+        RenderJob(reference, rate, search_dirs=[square_dir]), tmp_path, "r.wav", bits="32f"
+    )
+    out = render(RenderJob(shifted, rate, search_dirs=[square_dir]), tmp_path, "s.wav", bits="32f")
+    tpl = shifted.ticks_per_line
+    start = row * tpl + min((round(tpl * 0.2) if row % 2 else 0) + delay, tpl - 1)
+    frame = song_tempo_map(shifted).frame_at(start, rate)
+    # Compare while both notes still hold: the shifted one may be cut short by its row's end.
+    length = song_tempo_map(shifted).frame_at((row + 1) * tpl, rate) - frame
+    assert frame > 0
+    assert not out[:frame].any()
+    assert np.array_equal(out[frame : frame + length], ref[:length])
+    assert np.abs(ref[:length]).max() > 0.1
 
 
 def test_block_size_never_moves_a_sample(tmp_path):

@@ -15,6 +15,10 @@ from tracker.model.errors import SongFormatError
 from tracker.model.serialize_common import MAX_PATTERNS, MAX_TRACKS
 from tracker.model.song import EffectCell, Pattern, Song, Track, TrackKind
 
+# A General MIDI file expects a synth with headroom (FluidSynth plays at a gain of 0.2): a dozen
+# channels at full level would clip the mix. Each imported track starts this far down.
+IMPORT_VOLUME_DB = -9.0
+
 PresetLookup = Callable[[int, int], str]  # (channel 1..16, program 0..127) → preset name
 
 BEATS_PER_PATTERN = 16
@@ -73,6 +77,7 @@ def build_tracks(
                     kind=TrackKind.INSTRUMENT,
                     instrument=instrument,
                     channel=voice.channel,
+                    volume_db=IMPORT_VOLUME_DB,
                     note_columns=max(1, len(lane.columns)),
                     effect_columns=effect_columns,
                 )

@@ -26,6 +26,10 @@ from tracker.model.song import Song, TrackKind
 from tracker.render.wav import RATES, BackgroundWriter, WavWriter
 
 TAIL_BLOCK = 1024  # the tail is checked for silence in fixed steps, whatever the block size
+# A tail block this quiet ends the render (-120 dBFS, below a 16- or 24-bit file's last bit).
+# The decision looks at the samples, not at the voices' bookkeeping, so the file's length is
+# the same whatever block size rendered it.
+SILENCE = 1e-6
 MAX_TAIL_SECONDS = 10.0
 
 Progress = Callable[[float], None]
@@ -93,11 +97,11 @@ class OfflineRender:
             job.song,
             job.rate,
             InstrumentLibrary(job.rate, job.search_dirs),
-            max_block=job.block,
+            max_block=max(job.block, TAIL_BLOCK),
             tracks=self.tracks,
             prefader=job.track is not None,
         )
-        self._mix = np.zeros((job.block, 2), dtype=np.float32)
+        self._mix = np.zeros((max(job.block, TAIL_BLOCK), 2), dtype=np.float32)
         self._stems = [np.zeros_like(self._mix) for _ in self.tracks] if with_stems else []
 
     def blocks(self, progress: Progress | None = None) -> Iterator[tuple[np.ndarray, list]]:
@@ -109,16 +113,19 @@ class OfflineRender:
         events = _Lookahead(timed_events(job.song, job.rate, job.order()))
         position = 0
         tail_limit = end + int(MAX_TAIL_SECONDS * job.rate)
+        ringing = True
         while True:
             if position < end:
                 frames = min(job.block, end - position)
-            elif position < tail_limit and (events.pending() or self.renderer.active_voices()):
+            elif position < tail_limit and (events.pending() or ringing):
                 frames = min(TAIL_BLOCK, tail_limit - position)
             else:
                 break
             block = events.take_before(position + frames, position)
             stems = [s[:frames] for s in self._stems]
             self.renderer.render(self._mix[:frames], block, stems or None)
+            if position >= end:
+                ringing = bool(np.abs(self._mix[:frames]).max() > SILENCE)
             position += frames
             if progress is not None:
                 progress(min(position / end, 1.0) if end else 1.0)
