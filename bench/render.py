@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import mido
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,6 +62,21 @@ def bench_file(midi: Path, work: Path, repeat: int) -> dict[str, float]:
     return {"length": length, "ours": best_ours, "fluid": best_fs, "rss": rss}
 
 
+def empty_midi(path: Path) -> Path:
+    """One short note: what remains of a render's time is the program's start-up."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=96)
+    midi.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("note_on", note=60, velocity=1),
+                mido.Message("note_off", note=60, time=1),
+            ]
+        )
+    )
+    midi.save(path)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -74,13 +90,23 @@ def main() -> int:
         files.append(make_long_midi(work / "long-6min-13ch.mid"))
         print(f"{'file':<28} {'length':>7} {'ours':>7} {'fluid':>7} {'ours x':>7}"
               f" {'fluid x':>7} {'ratio':>6} {'RSS MiB':>8}")  # fmt: skip
+        results = {}
         for midi in files:
-            r = bench_file(midi, work, args.repeat)
+            r = results[midi] = bench_file(midi, work, args.repeat)
             print(
                 f"{midi.name[:28]:<28} {r['length']:7.1f} {r['ours']:7.2f} {r['fluid']:7.2f}"
                 f" {r['length'] / r['ours']:7.1f} {r['length'] / r['fluid']:7.1f}"
                 f" {r['fluid'] / r['ours']:6.2f} {r['rss']:8d}"
             )
+        start = bench_file(empty_midi(work / "empty.mid"), work, args.repeat)
+        print(
+            f"start-up (a one-note file): ours {start['ours']:.2f} s,"
+            f" fluidsynth {start['fluid']:.2f} s"
+        )
+        long = results[files[-1]]
+        steady = (long["fluid"] - start["fluid"]) / (long["ours"] - start["ours"])
+        print(f"{files[-1].name}: ratio {long['fluid'] / long['ours']:.2f} as whole commands,"
+              f" {steady:.2f} with each program's start-up taken off")  # fmt: skip
         longer = make_long_midi(work / "long-30min.mid", minutes=30.0, seed=2)
         seconds, rss = run(ours(longer, work / "ours30.wav"))
         print(f"30-minute song: our render {seconds:.1f} s, peak RSS {rss} MiB")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.builders import note, one_track_song
-from tracker.engine.sequencer import sequence
+from tracker.engine.sequencer import sequence, tempo_changes
 from tracker.model.events import (
     ControlChange,
     NoteOff,
@@ -123,3 +123,20 @@ def test_single_pattern_order_and_determinism():
     song.order = [0, 1]
     assert events(song, [1]) == [TempoChange(0, 120.0)]
     assert events(song) == events(song)
+
+
+def test_tempo_changes_are_the_sequencers_tempo_events():
+    from tests.conftest import CORPUS
+    from tracker.midi.import_file import import_midi
+    from tracker.model.serialize import load_song
+    from tracker.paths import demo_song
+
+    songs = [load_song(demo_song())]
+    corpus = sorted(CORPUS.glob("*.mid"))  # none without ../shared: the rest still runs
+    songs += [import_midi(path, preset_for=lambda channel, program: "x") for path in corpus]
+    song = one_track_song({}, rows=4, effects={1: EffectCell("T", 90.0, delay=5)})
+    song.patterns[0].set_effect(0, 1, 1, EffectCell("T", 91.0, delay=5))  # same tick: last wins
+    songs.append(song)
+    for song in songs:
+        expected = [e for e in sequence(song) if isinstance(e, TempoChange)]
+        assert list(tempo_changes(song)) == expected

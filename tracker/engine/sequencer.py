@@ -198,6 +198,34 @@ def sequence(song: Song, order: Sequence[int] | None = None) -> Iterator[Event]:
     yield from seq.pop_before(None)
 
 
+def tempo_changes(song: Song, order: Sequence[int] | None = None) -> Iterator[TempoChange]:
+    """Only the tempo events of `sequence`, in the same order, without playing the notes: all a
+    tempo map needs, at a fraction of the cost."""
+    yield TempoChange(0, song.bpm)
+    start = 0
+    for pattern_id in song.order if order is None else order:
+        pattern = song.patterns[pattern_id]
+        found: list[TempoChange] = []
+        for track, rows in sorted(pattern.data.items()):
+            if track >= len(song.tracks):
+                continue
+            for row_index in sorted(rows):
+                if row_index >= pattern.length:
+                    continue
+                row = _Row(
+                    track,
+                    row_tick(song, start, row_index),
+                    start + (row_index + 1) * song.ticks_per_line,
+                    song.ticks_per_line,
+                )
+                for effect in rows[row_index].effects:
+                    if effect is not None and effect.command == "T":
+                        found.append(TempoChange(row.at(effect.delay), float(effect.value)))
+        # sorted() is stable: at one tick, generation order decides, as in `sequence`.
+        yield from sorted(found, key=lambda change: change.tick)
+        start += song.pattern_ticks(pattern_id)
+
+
 def length_ticks(song: Song, order: Sequence[int] | None = None) -> int:
     """Ticks from the start to the end of the given patterns (default: the order list)."""
     return sum(song.pattern_ticks(p) for p in (song.order if order is None else order))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from tracker.engine.sequencer import length_ticks, sequence
+from tracker.engine.sequencer import length_ticks, sequence, tempo_changes
 from tracker.engine.tempo_map import TempoMap
 from tracker.model.events import Event, TempoChange
 from tracker.model.song import Song
@@ -22,11 +22,10 @@ def timed_events(
 
 
 def song_tempo_map(song: Song, order: Sequence[int] | None = None) -> TempoMap:
-    """The whole song's tempo map (runs the sequencer once)."""
+    """The whole song's tempo map, from its tempo effects alone."""
     tmap = TempoMap(song.bpm, song.ticks_per_beat)
-    for event in sequence(song, order):
-        if isinstance(event, TempoChange):
-            tmap.set_tempo(event.tick, event.bpm)
+    for change in tempo_changes(song, order):
+        tmap.set_tempo(change.tick, change.bpm)
     return tmap
 
 
