@@ -3,6 +3,7 @@ formats, tails and flat memory. Files are read back and judged by their samples.
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -124,6 +125,9 @@ def test_bit_depths(square_dir, tmp_path, bits, subtype):
     render_to_wav(OfflineRender(RenderJob(song, 44100, search_dirs=[square_dir])), out, bits)
     info = sf.info(out)
     assert (info.subtype, info.samplerate, info.channels) == (subtype, 44100, 2)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
 
 def test_clipping_is_counted_not_wrapped(square_dir, tmp_path):

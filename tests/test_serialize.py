@@ -653,3 +653,11 @@ def test_an_invalid_song_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         save_song(Song(title="a\nb"), path)
     _assert_untouched(tmp_path, path, b"old")
+
+
+def test_saving_keeps_the_permissions_of_the_file_it_replaces(tmp_path: Path) -> None:
+    path = tmp_path / "song.song"
+    path.write_text("old")
+    path.chmod(0o640)
+    save_song(rich_song(), path)
+    assert path.stat().st_mode & 0o777 == 0o640

@@ -32,6 +32,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -40,6 +41,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             raise _cannot_write(target, exc) from exc
         raise
     _fsync_dir(target.parent)
+
+
+def _mode_for(target: Path) -> int:
+    """The replaced file's permissions, or a new file's (mkstemp's 0600 would hide a render
+    or a song from everyone but its owner)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _cannot_write(target: Path, exc: OSError) -> TrackerError:
