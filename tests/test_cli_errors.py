@@ -145,6 +145,8 @@ def test_import_refuses_to_replace_a_song_without_force(tmp_path):
         (["render", "ok.song", "-o", "out.wav", "--track", "Nope"], "Nope"),
         (["render", "ok.song", "-o", "ok.song"], "ok.song"),
         (["render", "ok.song", "-o", "no/such/dir/out.wav"], "out.wav"),
+        (["render", "ok.song", "-o", "out.wav", "--stems", "ok.song"], "ok.song"),
+        (["render", "ok.song", "-o", "."], "."),
     ],
 )
 def test_bad_arguments(tmp_path, args, name):

@@ -55,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrackerError as exc:
         print(f"tracker: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        # What the layers below did not word themselves: still one line, naming the file.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tracker: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("tracker: interrupted", file=sys.stderr)
         return 130

@@ -22,6 +22,8 @@ def run_render(args: argparse.Namespace) -> int:
             raise TrackerError(f"{path}: {exc.args[0]}") from None
     if args.output.resolve() == path.resolve():
         raise TrackerError(f"{args.output}: refusing to write the output over the song")
+    if not song.order and args.pattern is None:
+        raise TrackerError(f"{path}: nothing to render: the order list is empty")
     job = RenderJob(
         song, rate=args.rate, pattern=args.pattern, track=track, search_dirs=instrument_dirs(path)
     )

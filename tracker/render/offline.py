@@ -147,7 +147,12 @@ def render_to_wav(
     job = render.job
     targets = [out]
     if stems_dir is not None:
-        stems_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            stems_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TrackerError(
+                f"cannot make the stems folder {stems_dir}: {exc.strerror}"
+            ) from None
         targets += [stems_dir / name for name in stem_names(job.song, render.tracks)]
     frames = 0
     with contextlib.ExitStack() as stack:
