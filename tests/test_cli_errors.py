@@ -165,3 +165,83 @@ def test_bad_preset_beside_the_song_names_preset_and_line(tmp_path):
     result = tracker("render", "ok.song", "-o", "out.wav", cwd=tmp_path)
     assert_one_line_error(result, "mine.preset:3")
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_import_cleans_names_a_song_file_cannot_hold(tmp_path):
+    midi = mido.MidiFile(type=1, ticks_per_beat=96)
+    midi.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("track_name", name="Piano\x81 \x93lead\x94"),  # Windows-1252
+                mido.Message("note_on", note=60, velocity=100),
+                mido.Message("note_off", note=60, time=96),
+            ]
+        )
+    )
+    midi.save(tmp_path / "names.mid")
+    result = tracker("import", "names.mid", "-o", "names.song", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert tracker("info", "names.song", cwd=tmp_path).returncode == 0
+
+
+def test_import_never_writes_over_its_midi_file(tmp_path):
+    midi = tmp_path / "in.mid"
+    midi.write_bytes(good_midi_bytes(tmp_path))
+    before = midi.read_bytes()
+    result = tracker("import", "in.mid", "-o", "in.mid", "--force", cwd=tmp_path)
+    assert_one_line_error(result, "in.mid")
+    assert midi.read_bytes() == before
+
+
+def test_a_full_disk_while_rendering_is_one_line_and_leaves_nothing(tmp_path):
+    import resource
+
+    def small_files() -> None:  # 200 kB: the demo's WAV does not fit
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker", "render", "-o", "big.wav", "--pattern", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=small_files,
+    )
+    assert_one_line_error(result, "big.wav")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["-o", "stems/01-T.wav", "--stems", "stems"], "stems/01-T.wav"),
+        (["-o", "out.wav", "--track", "Port"], "Port"),
+    ],
+)
+def test_render_refusals(tmp_path, args, name):
+    (tmp_path / "ok.song").write_text(good_song_text())
+    from tracker.model.serialize import load_song, save_song
+    from tracker.model.song import Track, TrackKind
+
+    song = load_song(tmp_path / "ok.song")
+    song.tracks.append(Track("Port", kind=TrackKind.MIDI, port="Synth"))
+    save_song(song, tmp_path / "ok.song")
+    result = tracker("render", "ok.song", *args, cwd=tmp_path)
+    assert_one_line_error(result, name)
+    assert not (tmp_path / "out.wav").exists()
+    assert not (tmp_path / "stems").exists()
+
+
+def test_a_preset_number_in_other_scripts_is_an_error_not_a_crash(tmp_path):
+    (tmp_path / "instruments").mkdir()
+    sample = tmp_path / "instruments" / "s.wav"
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(sample, np.zeros(1000, dtype=np.float32) + 0.1, 48000)
+    (tmp_path / "instruments" / "mine.preset").write_text(
+        "type sampler\nsample s.wav root C-4 loop \u00b2 100\n"
+    )
+    text = replace_line(good_song_text(), "instrument 1", "instrument 1 mine")
+    (tmp_path / "ok.song").write_text(text)
+    result = tracker("render", "ok.song", "-o", "out.wav", cwd=tmp_path)
+    assert_one_line_error(result, "mine.preset:2")

@@ -13,10 +13,15 @@ def run_import(args: argparse.Namespace) -> int:
     from tracker.midi.import_file import import_midi_report
     from tracker.model.serialize import save_song
 
+    if args.output.resolve() == args.midi.resolve():
+        raise TrackerError(f"{args.output}: refusing to write the song over the MIDI file")
     if args.output.exists() and not args.force:
         raise TrackerError(f"{args.output}: already exists (use --force to replace it)")
     song, report = import_midi_report(args.midi)
-    save_song(song, args.output)
+    try:
+        save_song(song, args.output)
+    except ValueError as exc:  # the import made something the song format cannot hold
+        raise TrackerError(f"{args.midi}: cannot be saved as a song: {exc}") from None
     for warning in report.warnings():
         print(f"tracker: {args.midi}: {warning}", file=sys.stderr)
     notes = sum(

@@ -18,6 +18,7 @@ resampled with linear interpolation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -28,6 +29,9 @@ from tracker.dsp.presets import PresetFile, PresetLine
 from tracker.dsp.sample_kernel import SILENCE, SampleBank, VoicePool
 from tracker.model.errors import SongFormatError
 from tracker.model.notes import parse_note
+
+# str.isdigit() accepts "²" and "٣", which int() then rejects or reads: ASCII only.
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 CUT_SECONDS = 0.003  # a cut, a steal or CC 120 fades this fast: quick, but no click
 MAX_SAMPLE_FRAMES = 1 << 26  # ~23 minutes at 48 kHz: beyond that a "sample" is a mistake
@@ -97,7 +101,7 @@ def read_sample(preset: PresetFile, entry: PresetLine, text: str) -> tuple[np.nd
 
 def midi_note(text: str) -> int:
     """A note name (`C-4`) or a MIDI number (`60`). Raises ValueError."""
-    if text.isdigit():
+    if _ASCII_DIGITS.fullmatch(text) is not None:
         if int(text) > 127:
             raise ValueError(f"note {text} is outside 0..127")
         return int(text)
@@ -105,7 +109,7 @@ def midi_note(text: str) -> int:
 
 
 def frame_count(preset: PresetFile, entry: PresetLine, text: str) -> int:
-    if not text.isdigit():
+    if _ASCII_DIGITS.fullmatch(text) is None:
         raise preset.error(f"{entry.key}: {text!r} is not a whole number of frames", entry.line)
     return int(text)
 
@@ -163,7 +167,7 @@ def parse_zone(preset: PresetFile, entry: PresetLine) -> tuple[str, Zone, tuple[
     low, high = 1, 127
     if "velocity" in options:
         lo_text, _, hi_text = options["velocity"][0].partition("-")
-        if not (lo_text.isdigit() and hi_text.isdigit()) or not (
+        if not (_ASCII_DIGITS.fullmatch(lo_text) and _ASCII_DIGITS.fullmatch(hi_text)) or not (
             0 <= int(lo_text) <= int(hi_text) <= 127
         ):
             raise preset.error(

@@ -6,7 +6,6 @@ Note-ons and note-offs pair up the way a synth would hear them in playback, over
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from tracker.midi.import_effects import KIND_BEND, KIND_PROGRAM, Effect
 from tracker.midi.import_reader import Grid
 from tracker.midi.import_report import ImportReport
+from tracker.model.serialize_common import FORBIDDEN_IN_STRING
 
 MAX_NAME_CHARS = 64
 PITCH_BEND_CENTRE = 8192
@@ -21,7 +21,6 @@ PITCH_BEND_CENTRE = 8192
 _CHANNEL_TYPES = frozenset(
     {"note_on", "note_off", "control_change", "pitchwheel", "program_change"}
 )
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 @dataclass(slots=True)
@@ -77,7 +76,7 @@ def scan_midi(midi: Any, grid: Grid, report: ImportReport) -> Scan:
 
 def clean_name(text: str) -> str:
     # Names end up in song files and on one screen line: no control characters, no length bombs.
-    return " ".join(_CONTROL_CHARS.sub(" ", text).split())[:MAX_NAME_CHARS]
+    return " ".join(FORBIDDEN_IN_STRING.sub(" ", text).split())[:MAX_NAME_CHARS]
 
 
 def _take(

@@ -77,6 +77,6 @@ def save_song(song: Song, path: str | Path) -> None:
 
     Raises:
         ValueError: the song breaks a rule of the format; nothing is written.
-        OSError: the file cannot be written; the old file is left as it was.
+        TrackerError: the file cannot be written; the old file is left as it was.
     """
     write_bytes_atomic(path, dumps(song).encode("utf-8"))

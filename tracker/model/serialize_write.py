@@ -13,6 +13,7 @@ from tracker.model.serialize_common import (
     MAGIC,
     MAX_BEATS_PER_BAR,
     MAX_EFFECT_COLUMNS,
+    MAX_FILE_BYTES,
     MAX_INSTRUMENT,
     MAX_LINE_CHARS,
     MAX_NOTE_COLUMNS,
@@ -53,7 +54,12 @@ def dumps(song: Song) -> str:
         blocks.append(_instruments(song))
     blocks.extend(_track_block(track, song) for track in song.tracks)
     blocks.extend(_pattern_block(pattern_id, song) for pattern_id in sorted(song.patterns))
-    return "\n\n".join(blocks) + "\n"
+    text = "\n\n".join(blocks) + "\n"
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        # What the reader would refuse must not be written: it could not be opened again.
+        raise RuleError(f"the song file would be {size >> 20} MiB; the format holds 64 MiB")
+    return text
 
 
 def _check_song(song: Song) -> None:

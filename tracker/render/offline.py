@@ -56,8 +56,16 @@ class RenderJob:
 
     def tracks(self) -> list[int]:
         """The instrument tracks that sound: the chosen one, else the audible ones."""
-        chosen = [self.track] if self.track is not None else self.song.audible_tracks()
-        return [t for t in chosen if self.song.tracks[t].kind is TrackKind.INSTRUMENT]
+        if self.track is not None:
+            track = self.song.tracks[self.track]
+            if track.kind is not TrackKind.INSTRUMENT:
+                raise TrackerError(
+                    f"track {track.name!r} is a {track.kind.value} track: only instrument"
+                    " tracks render here"
+                )
+            return [self.track]
+        audible = self.song.audible_tracks()
+        return [t for t in audible if self.song.tracks[t].kind is TrackKind.INSTRUMENT]
 
     def end_frame(self) -> int:
         """The frame where the last pattern ends (the tail may ring on after it)."""
@@ -147,17 +155,20 @@ def render_to_wav(
     job = render.job
     targets = [out]
     if stems_dir is not None:
+        targets += [stems_dir / name for name in stem_names(job.song, render.tracks)]
+        if out.resolve() in {t.resolve() for t in targets[1:]}:
+            raise TrackerError(f"{out}: the mix would be written over one of the stems")
         try:
             stems_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise TrackerError(
-                f"cannot make the stems folder {stems_dir}: {exc.strerror}"
-            ) from None
-        targets += [stems_dir / name for name in stem_names(job.song, render.tracks)]
+            raise TrackerError(f"cannot make stems folder {stems_dir}: {exc.strerror}") from None
     frames = 0
     with contextlib.ExitStack() as stack:
         temps = [stack.enter_context(atomic_path(t)) for t in targets]
-        writers = [WavWriter(tmp, job.rate, bits) for tmp in temps]
+        writers = [
+            WavWriter(tmp, job.rate, bits, target)
+            for tmp, target in zip(temps, targets, strict=True)
+        ]
         background = BackgroundWriter(writers)
         try:
             for mix, stems in render.blocks(progress):

@@ -18,10 +18,13 @@ RATES = (44100, 48000, 96000)
 class WavWriter:
     """Streams stereo float blocks into a WAV file; counts samples clipped by integer formats."""
 
-    def __init__(self, path: Path, rate: int, bits: str) -> None:
+    def __init__(self, path: Path, rate: int, bits: str, target: Path | None = None) -> None:
+        """Write into `path`; errors name `target`, the file the user asked for (`path` may be
+        a temporary file that becomes it)."""
         if bits not in SUBTYPES:
             raise TrackerError(f"bit depth must be one of {', '.join(SUBTYPES)}, not {bits!r}")
         self.path = path
+        self.target = target or path
         self.clipped = 0
         self._integer = bits != "32f"
         try:
@@ -29,7 +32,11 @@ class WavWriter:
                 path, "w", samplerate=rate, channels=2, subtype=SUBTYPES[bits], format="WAV"
             )
         except (sf.LibsndfileError, OSError) as exc:
-            raise TrackerError(f"cannot write {path}: {exc}") from None
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> TrackerError:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return TrackerError(f"cannot write {self.target}: {reason}")
 
     def write(self, block: np.ndarray) -> None:
         if self._integer:
@@ -38,10 +45,16 @@ class WavWriter:
             if over.any():
                 self.clipped += int(over.sum())
                 block = np.clip(block, -1.0, 1.0)
-        self._file.write(block)
+        try:
+            self._file.write(block)
+        except (sf.LibsndfileError, OSError) as exc:  # a full disk, a file-size limit
+            raise self._error(exc) from None
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except (sf.LibsndfileError, OSError) as exc:
+            raise self._error(exc) from None
 
 
 class BackgroundWriter:
