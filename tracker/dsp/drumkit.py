@@ -20,7 +20,7 @@ import numpy as np
 
 from tracker.dsp.presets import PresetFile, PresetLine
 from tracker.dsp.sample_kernel import SampleBank, VoicePool
-from tracker.dsp.sampler import CUT_SECONDS, midi_note, read_sample, whole_number
+from tracker.dsp.sampler import CUT_SECONDS, midi_note, read_sample
 
 CHOKE_SECONDS = 0.01  # a hand closing a hi-hat takes about this long to damp it
 KEYS = {"key", "gain", "polyphony"}
@@ -121,7 +121,7 @@ def load(preset: PresetFile, rate: int) -> DrumKitFactory:
     if not entries:
         raise preset.error("a drum kit needs at least one `key NOTE PATH` line")
     kit_gain = preset.number("gain", 0.0, -96.0, 24.0)
-    polyphony = whole_number(preset, "polyphony", 32, 1, 64)
+    polyphony = preset.whole("polyphony", 32, 1, 64)
     sample_of = np.full(128, -1, np.int64)
     gain_of = np.zeros(128, np.float64)
     group_of = np.zeros(128, np.int64)

@@ -66,6 +66,14 @@ class PresetFile:
             raise self.error(f"{key} {entry.args[0]} is outside {low:g}..{high:g}", entry.line)
         return value
 
+    def whole(self, key: str, default: int, low: int, high: int) -> int:
+        """A single whole number within [low, high], or `default` when the key is absent."""
+        value = self.number(key, default, low, high)
+        if not float(value).is_integer():
+            entry = self.get(key)
+            raise self.error(f"{key} must be a whole number", entry.line if entry else None)
+        return int(value)
+
     def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
         entry = self.get(key)
         if entry is None:

@@ -123,14 +123,6 @@ def optional_frames(preset: PresetFile, key: str) -> int | None:
     return frame_count(preset, entry, entry.args[0])
 
 
-def whole_number(preset: PresetFile, key: str, default: int, low: int, high: int) -> int:
-    value = preset.number(key, default, low, high)
-    if not float(value).is_integer():
-        entry = preset.get(key)
-        raise preset.error(f"{key} must be a whole number", entry.line if entry else None)
-    return int(value)
-
-
 @dataclass(frozen=True, slots=True)
 class Zone:
     """One `sample` line: where on the keyboard and in velocity the sample plays."""
@@ -301,7 +293,7 @@ def load(preset: PresetFile, rate: int) -> SamplerFactory:
     release = preset.number("release", 0.25, 0.0, 30.0)
     velocity_amp = preset.number("velocity-amp", 1.0, 0.0, 1.0)
     gain = 10.0 ** (preset.number("gain", 0.0, -96.0, 24.0) / 20.0)
-    polyphony = whole_number(preset, "polyphony", 16, 1, 64)
+    polyphony = preset.whole("polyphony", 16, 1, 64)
     samples: list[tuple[np.ndarray, int, tuple[int, int] | None]] = []
     zones: list[Zone] = []
     for entry in entries:

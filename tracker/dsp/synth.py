@@ -59,14 +59,6 @@ def _attack_per_period(seconds: float, rate: int) -> float:
     return k.CONTROL_PERIOD / max(seconds * rate, 1.0)
 
 
-def _integer(preset: PresetFile, key: str, default: int, low: int, high: int) -> int:
-    value = preset.number(key, default, low, high)
-    if value != int(value):
-        entry = preset.get(key)
-        raise preset.error(f"{key} must be a whole number", entry.line if entry else None)
-    return int(value)
-
-
 def _seconds(preset: PresetFile, key: str, default: float) -> float:
     return preset.number(key, default, 0.0, MAX_SECONDS)
 
@@ -82,7 +74,7 @@ def _parameters(preset: PresetFile, rate: int) -> np.ndarray:
     params[k.P_PULSE] = preset.number("pulse-width", 0.5, 0.05, 0.95)
     params[k.P_MIX] = preset.number("mix", 0.5, 0.0, 1.0)
     detune = preset.number("detune", 0.0, -1200.0, 1200.0)
-    octave2 = _integer(preset, "octave2", 0, -2, 2)
+    octave2 = preset.whole("octave2", 0, -2, 2)
     params[k.P_RATIO2] = 2.0 ** (octave2 + detune / 1200.0)
 
     params[k.P_ATTACK] = _attack_per_period(_seconds(preset, "attack", 0.005), rate)
@@ -103,7 +95,7 @@ def _parameters(preset: PresetFile, rate: int) -> np.ndarray:
     params[k.P_KEY_TRACK] = preset.number("key-track", 0.0, 0.0, 1.0)
     params[k.P_GAIN] = 10.0 ** (preset.number("gain", 0.0, -60.0, 24.0) / 20.0)
     params[k.P_GLIDE] = _decay_per_period(preset.number("glide", 0.0, 0.0, 10.0), rate)
-    params[k.P_POLYPHONY] = _integer(preset, "polyphony", 16, 1, 64)
+    params[k.P_POLYPHONY] = preset.whole("polyphony", 16, 1, 64)
     params[k.P_FADE_PERIODS] = max(1.0, k.FADE_SECONDS * rate / k.CONTROL_PERIOD)
     params[k.P_RATE] = float(rate)
     return params

@@ -63,6 +63,22 @@ def row_tick(song: Song, pattern_start: int, row: int) -> int:
     return tick
 
 
+def _rows(song: Song, pattern_id: int, start: int) -> Iterator[tuple[_Row, TrackRow]]:
+    """A pattern's non-empty track rows with their timing, track by track, row by row: the
+    order every event of the pattern is generated in."""
+    pattern = song.patterns[pattern_id]
+    tpl = song.ticks_per_line
+    for track, rows in sorted(pattern.data.items()):
+        if track >= len(song.tracks):
+            continue
+        for row_index in sorted(rows):
+            if row_index < pattern.length:
+                timing = _Row(
+                    track, row_tick(song, start, row_index), start + (row_index + 1) * tpl, tpl
+                )
+                yield timing, rows[row_index]
+
+
 class _Sequencer:
     def __init__(self, song: Song) -> None:
         self.song = song
@@ -98,22 +114,8 @@ class _Sequencer:
                 column.pitch = None
 
     def pattern(self, pattern_id: int, start: int) -> None:
-        song = self.song
-        pattern = song.patterns[pattern_id]
-        tpl = song.ticks_per_line
-        for track, rows in sorted(pattern.data.items()):
-            if track >= len(song.tracks):
-                continue
-            for row_index in sorted(rows):
-                if row_index >= pattern.length:
-                    continue
-                row = _Row(
-                    track,
-                    row_tick(song, start, row_index),
-                    start + (row_index + 1) * tpl,
-                    tpl,
-                )
-                self.track_row(row, rows[row_index])
+        for row, data in _rows(self.song, pattern_id, start):
+            self.track_row(row, data)
 
     def track_row(self, row: _Row, data: TrackRow) -> None:
         length: int | None = None
@@ -204,23 +206,12 @@ def tempo_changes(song: Song, order: Sequence[int] | None = None) -> Iterator[Te
     yield TempoChange(0, song.bpm)
     start = 0
     for pattern_id in song.order if order is None else order:
-        pattern = song.patterns[pattern_id]
-        found: list[TempoChange] = []
-        for track, rows in sorted(pattern.data.items()):
-            if track >= len(song.tracks):
-                continue
-            for row_index in sorted(rows):
-                if row_index >= pattern.length:
-                    continue
-                row = _Row(
-                    track,
-                    row_tick(song, start, row_index),
-                    start + (row_index + 1) * song.ticks_per_line,
-                    song.ticks_per_line,
-                )
-                for effect in rows[row_index].effects:
-                    if effect is not None and effect.command == "T":
-                        found.append(TempoChange(row.at(effect.delay), float(effect.value)))
+        found = [
+            TempoChange(row.at(effect.delay), float(effect.value))
+            for row, data in _rows(song, pattern_id, start)
+            for effect in data.effects
+            if effect is not None and effect.command == "T"
+        ]
         # sorted() is stable: at one tick, generation order decides, as in `sequence`.
         yield from sorted(found, key=lambda change: change.tick)
         start += song.pattern_ticks(pattern_id)
