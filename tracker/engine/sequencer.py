@@ -42,7 +42,6 @@ class _Row:
     track: int
     tick: int  # where the row starts, swing included
     end: int  # where the next row starts (unswung)
-    ticks_per_line: int
 
     def at(self, delay: int | None) -> int:
         # A row's events never leave the row: swing plus delay stays inside it.
@@ -74,7 +73,7 @@ def _rows(song: Song, pattern_id: int, start: int) -> Iterator[tuple[_Row, Track
         for row_index in sorted(rows):
             if row_index < pattern.length:
                 timing = _Row(
-                    track, row_tick(song, start, row_index), start + (row_index + 1) * tpl, tpl
+                    track, row_tick(song, start, row_index), start + (row_index + 1) * tpl
                 )
                 yield timing, rows[row_index]
 
