@@ -12,6 +12,7 @@ from pathlib import Path
 import mido
 import pytest
 
+from tracker.midi.export_file import export_midi
 from tracker.midi.import_file import ImportReport, import_midi, import_midi_report
 from tracker.model.errors import SongFormatError
 from tracker.model.song import OFF, EffectCell, NoteCell, Song
@@ -196,6 +197,20 @@ def test_notes_of_other_lengths_on_a_note_length_row_go_to_a_lane(tmp_path):
     assert effects_of(song, 0) == {(0, 0): EffectCell("L", 40)}
     assert notes_of(song, 1) == {(0, 0): NoteCell(64, None, 100, 5), (5, 0): NoteCell(OFF)}
     assert effects_of(song, 3) == {(0, 0): EffectCell("L", 30)}
+
+
+def test_lanes_hear_their_channels_pedal_and_export_sends_it_once(tmp_path):
+    keys = [msg(0, "control_change", control=64, value=127), on(0, 60), off(40, 60)]
+    keys += [on(5, 64), off(600, 64), msg(700, "control_change", control=64, value=0)]
+    song, _ = load(write_midi(tmp_path / "pedal.mid", keys))
+    assert len(song.tracks) == 2  # the short note on row 0 needs a lane
+    for track in (0, 1):
+        pedal = [e for e in effects_of(song, track).values() if e.command == "C"]
+        assert pedal == [EffectCell("C", 64 * 256 + 127), EffectCell("C", 64 * 256, 100)]
+    export_midi(song, tmp_path / "out.mid")
+    exported = mido.MidiFile(tmp_path / "out.mid")
+    controls = [m for m in mido.merge_tracks(exported.tracks) if m.type == "control_change"]
+    assert [(m.control, m.value) for m in controls] == [(64, 127), (64, 0)]
 
 
 def test_a_seventeenth_simultaneous_note_goes_to_a_lane(tmp_path):

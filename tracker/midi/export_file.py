@@ -7,6 +7,7 @@ Muted tracks are exported too: mute is a mix setting, not part of the music.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,17 @@ def midi_file(song: Song) -> Any:
     tracks = [_TrackBuilder(track.name) for track in song.tracks]
     channels = [min(max(track.channel, 1), 16) - 1 for track in song.tracks]
     last_tick = 0
+    # Tracks on one channel (an import's lanes) carry the same controllers: send each once.
+    sent_this_tick: set[tuple[int, Event]] = set()
     for event in sequence(song):
+        if event.tick != last_tick:
+            sent_this_tick.clear()
         last_tick = event.tick
+        if isinstance(event, ControlChange | PitchBend | ProgramChange):
+            key = (channels[event.track], replace(event, track=0))
+            if key in sent_this_tick:
+                continue
+            sent_this_tick.add(key)
         if isinstance(event, TempoChange):
             tempo = _tempo(event.bpm)
             if not conductor.replace_tempo_at(event.tick, tempo):

@@ -100,7 +100,8 @@ def _column_takes(column: _Column, start: int, row: int, tpl: int) -> bool:
 
 
 def place_voice(voice: Voice, tpl: int, song_end: int) -> list[Lane]:
-    """The voice's notes in as few lanes as they fit; the first lane also gets its effects."""
+    """The voice's notes in as few lanes as they fit. Every lane gets the channel's controllers,
+    bends and programs: a lane is the same channel, and its notes must hear the same pedal."""
     lanes = [Lane()]
     # Notes of one pitch starting on one tick must be sequenced in file order, lane by lane and
     # column by column, or their note-offs would pair with the wrong note-ons on export.
@@ -118,5 +119,6 @@ def place_voice(voice: Voice, tpl: int, song_end: int) -> list[Lane]:
         placed[(note.start, note.pitch)] = (lane_index, column)
     for lane in lanes:
         lane.finish(tpl, song_end)
-    lanes[0].effects.extend(voice.effects)
+    for lane in lanes:
+        lane.effects.extend(voice.effects)
     return lanes
