@@ -245,3 +245,13 @@ def test_a_preset_number_in_other_scripts_is_an_error_not_a_crash(tmp_path):
     (tmp_path / "ok.song").write_text(text)
     result = tracker("render", "ok.song", "-o", "out.wav", cwd=tmp_path)
     assert_one_line_error(result, "mine.preset:2")
+
+
+@pytest.mark.parametrize(
+    "args", [["render"], ["render", "-o", "x.wav", "--bits", "12"], ["frobnicate"], []]
+)
+def test_usage_errors_are_one_line_too(tmp_path, args):
+    result = tracker(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--help" in result.stderr

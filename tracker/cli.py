@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tracker import __version__
 from tracker.model.errors import TrackerError
@@ -13,12 +14,22 @@ from tracker.model.errors import TrackerError
 EXIT_BAD_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line like every other error (`--help` shows
+    the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tracker", description="A terminal tracker/sequencer: render, import, export, info."
     )
     parser.add_argument("--version", action="version", version=f"tracker {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     for name, help_text in (
         ("render", "render a song (or one pattern or track) to WAV"),
         ("bounce", "the same as render: the mix, and stems with --stems"),
