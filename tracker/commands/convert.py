@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tracker.commands.songs import open_song
+from tracker.commands.songs import open_song, refuse_overwrite
 from tracker.model.errors import TrackerError
 
 
@@ -13,8 +13,7 @@ def run_import(args: argparse.Namespace) -> int:
     from tracker.midi.import_file import import_midi_report
     from tracker.model.serialize import save_song
 
-    if args.output.resolve() == args.midi.resolve():
-        raise TrackerError(f"{args.output}: refusing to write the song over the MIDI file")
+    refuse_overwrite(args.output, args.midi, "MIDI file")
     if args.output.exists() and not args.force:
         raise TrackerError(f"{args.output}: already exists (use --force to replace it)")
     song, report = import_midi_report(args.midi)
@@ -44,8 +43,7 @@ def run_export(args: argparse.Namespace) -> int:
     from tracker.midi.export_file import export_midi
 
     song, path = open_song(args.song)
-    if args.output.resolve() == path.resolve():
-        raise TrackerError(f"{args.output}: refusing to write the output over the song")
+    refuse_overwrite(args.output, path, "song")
     export_midi(song, args.output)
     print(f"exported {path} → {args.output}", file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ import sys
 import time
 
 from tracker.commands.progress import ProgressBar
-from tracker.commands.songs import instrument_dirs, open_song
+from tracker.commands.songs import instrument_dirs, open_song, refuse_overwrite
 from tracker.model.errors import SongFormatError, TrackerError
 from tracker.render.offline import OfflineRender, RenderJob, render_to_wav
 
@@ -20,8 +20,7 @@ def run_render(args: argparse.Namespace) -> int:
             track = song.track_index(args.track)
         except KeyError as exc:
             raise TrackerError(f"{path}: {exc.args[0]}") from None
-    if args.output.resolve() == path.resolve():
-        raise TrackerError(f"{args.output}: refusing to write the output over the song")
+    refuse_overwrite(args.output, path, "song")
     if not song.order and args.pattern is None:
         raise TrackerError(f"{path}: nothing to render: the order list is empty")
     job = RenderJob(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tracker.model.errors import TrackerError
 from tracker.model.song import Song
 from tracker.paths import demo_song
 
@@ -26,3 +27,9 @@ def instrument_dirs(song_path: Path) -> list[Path]:
     """Where a song's own presets live: an instruments/ folder beside it, then its folder."""
     folder = song_path.resolve().parent
     return [folder / "instruments", folder]
+
+
+def refuse_overwrite(output: Path, source: Path, what: str) -> None:
+    """A command never writes its output over its own input."""
+    if output.resolve() == source.resolve():
+        raise TrackerError(f"{output}: refusing to write the output over the {what}")

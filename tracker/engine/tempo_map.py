@@ -32,7 +32,6 @@ class TempoMap:
         self._ticks: list[int] = [0]
         self._starts: list[Fraction] = [Fraction(0)]  # seconds at each change
         self._seconds_per_tick: list[Fraction] = [self._spt(bpm)]
-        self._bpms: list[float] = [bpm]
         # Per sample rate, per segment: integers (N0, M, Q) with frame time = (N0 + dt·M) / Q.
         # Exact like the Fractions, but a frame costs a few integer operations, not a Fraction.
         self._frame_terms: dict[int, list[tuple[int, int, int]]] = {}
@@ -47,7 +46,6 @@ class TempoMap:
             raise ValueError(f"tempo change at tick {tick} before the last one at {last}")
         if tick == last:
             self._seconds_per_tick[-1] = self._spt(bpm)
-            self._bpms[-1] = bpm
             for terms in self._frame_terms.values():
                 del terms[len(self._ticks) - 1 :]
             return
@@ -58,7 +56,6 @@ class TempoMap:
         self._ticks.append(tick)
         self._starts.append(start)
         self._seconds_per_tick.append(self._spt(bpm))
-        self._bpms.append(bpm)
 
     def exact_seconds(self, tick: int) -> Fraction:
         i = bisect.bisect_right(self._ticks, tick) - 1
@@ -87,15 +84,8 @@ class TempoMap:
         numerator = base + (tick - self._ticks[i]) * per_tick
         return (numerator * 2 + denominator) // (denominator * 2)
 
-    def bpm_at(self, tick: int) -> float:
-        i = max(bisect.bisect_right(self._ticks, tick) - 1, 0)
-        return self._bpms[i]
-
     def tick_at_seconds(self, seconds: float) -> float:
         """The (fractional) tick at a time; the inverse of seconds_at, for display and import."""
         exact = Fraction(seconds)
         i = max(bisect.bisect_right(self._starts, exact) - 1, 0)
         return float(self._ticks[i] + (exact - self._starts[i]) / self._seconds_per_tick[i])
-
-    def changes(self) -> list[tuple[int, float]]:
-        return list(zip(self._ticks, self._bpms, strict=True))

@@ -76,7 +76,6 @@ class RenderJob:
 @dataclass(slots=True)
 class RenderResult:
     frames: int  # length written, tail included
-    song_frames: int  # up to the end of the last pattern
     clipped: int  # samples clipped by an integer format (the mix and all stems)
 
 
@@ -176,7 +175,7 @@ def render_to_wav(
                 frames += len(mix)
         finally:
             background.close()
-    return RenderResult(frames, render.end, sum(w.clipped for w in writers))
+    return RenderResult(frames, sum(w.clipped for w in writers))
 
 
 class _Lookahead:
