@@ -1,0 +1,93 @@
+"""The audio edge without hardware: the ring, device lookup, and the silent fallbacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+from tracker.audio import output
+from tracker.audio.output import AudioUnavailable, OutputDevice, find_output_device, open_output
+from tracker.audio.ring import FrameRing
+from tracker.model.errors import TrackerError
+
+
+def ramp(start: int, frames: int) -> np.ndarray:
+    values = np.arange(start, start + frames, dtype=np.float32)
+    return np.stack([values, -values], axis=1)
+
+
+def test_ring_hands_frames_over_in_order_across_the_wrap():
+    ring = FrameRing(1000)
+    written = read = 0
+    for size in [700, 333, 512, 999, 1]:
+        while ring.space() < size:
+            out = np.empty((min(ring.available(), 400), 2), np.float32)
+            assert ring.read_into(out)
+            assert np.array_equal(out, ramp(read, len(out)))
+            read += len(out)
+        ring.write(ramp(written, size))
+        written += size
+    out = np.empty((ring.available(), 2), np.float32)
+    assert ring.read_into(out) and np.array_equal(out, ramp(read, len(out)))
+
+
+def test_a_starved_ring_pads_with_zeros_and_says_so():
+    ring = FrameRing(64)
+    ring.write(ramp(1, 10))
+    out = np.full((16, 2), 7.0, np.float32)
+    assert not ring.read_into(out)
+    assert np.array_equal(out[:10], ramp(1, 10)) and not np.any(out[10:])
+    with pytest.raises(ValueError):
+        ring.write(ramp(0, 65))
+
+
+DEVICES = [
+    OutputDevice(0, "system", "JACK", 2, True),
+    OutputDevice(1, "HDA Intel PCH: ALC3246 Analog (hw:0,0)", "ALSA", 2, False),
+    OutputDevice(2, "HDA Intel PCH: HDMI 0 (hw:0,3)", "ALSA", 8, False),
+]
+
+
+@pytest.fixture
+def devices(monkeypatch):
+    monkeypatch.setattr(output, "list_output_devices", lambda: list(DEVICES))
+
+
+def test_devices_are_found_by_exact_name_or_unique_substring(devices):
+    assert find_output_device("system").index == 0
+    assert find_output_device("alc3246").index == 1
+    assert find_output_device(None).index == 0
+
+
+@pytest.mark.parametrize("name", ["hda intel", "nothing like it"])
+def test_an_unknown_or_ambiguous_device_lists_the_devices(devices, name):
+    with pytest.raises(TrackerError) as error:
+        find_output_device(name)
+    assert "system (JACK, 2 out)" in str(error.value) and "HDMI 0" in str(error.value)
+
+
+def test_without_portaudio_the_output_is_a_silent_clock(monkeypatch):
+    def missing():
+        raise AudioUnavailable("PortAudio library not found")
+
+    monkeypatch.setattr(output, "sounddevice_module", missing)
+    sink = open_output(48000, 512)
+    assert not sink.ok and sink.realtime
+    assert sink.description == "no audio: PortAudio library not found"
+
+
+def test_no_device_at_all_is_a_silent_clock(monkeypatch):
+    monkeypatch.setattr(output, "list_output_devices", lambda: [])
+    assert open_output(48000, 512).description == "no audio: no audio output device"
+
+
+def test_live_and_audio_import_without_sounddevice():
+    code = (
+        "import sys, tracker.live, tracker.audio;"
+        "assert 'sounddevice' not in sys.modules and 'textual' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

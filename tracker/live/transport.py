@@ -1,0 +1,220 @@
+"""The transport: what the UI calls to play, stop and edit while the song sounds.
+
+The UI thread builds everything (snapshots, event streams skipped close to where they will be
+heard, renderers when tracks come or go) and hands it to the engine through a command deque;
+the engine thread renders a little ahead into a ring; the audio callback only copies from the
+ring. The engine only ever reads its own copy of the song (copy_song), swapped in whole.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker.audio.output import AudioUnavailable, open_output
+from tracker.audio.ring import FrameRing
+from tracker.audio.sinks import AudioSink, ClockSink
+from tracker.dsp.library import InstrumentLibrary
+from tracker.live.commands import Play, Stop, Update
+from tracker.live.engine import Engine, EngineThread
+from tracker.live.mixing import LiveRenderer, track_layout, track_preset, warm_up
+from tracker.live.stream import SongStream
+from tracker.model.copying import copy_song
+from tracker.model.errors import TrackerError
+from tracker.model.song import Song, TrackKind
+
+# Frames rendered ahead of the device: 85 ms at 48 kHz. bench/live_audio.py with a CPU-bound
+# Python thread beside it: 2048 left 2 and 10 under-runs in 20 s (demo, 64+ voices), 4096 0 and 3.
+LOOKAHEAD = 4096
+# The GIL hands over every 5 ms by default; a pure-Python UI then delays the engine thread by
+# that much per wake-up. 1 ms keeps the engine's wake-ups prompt (see ARCHITECTURE rule 6).
+SWITCH_INTERVAL = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class TransportStatus:
+    playing: bool
+    order_index: int  # order-list position of the row being heard (output latency taken off)
+    pattern: int  # its pattern id
+    row: int  # the row being heard
+    tick: int  # song tick being heard
+    bpm: float  # tempo at that point
+    looping: bool
+    underruns: int  # output under-runs since the transport opened
+    audio: str  # "JACK · 48000 Hz · 512" / "no audio: PortAudio library not found" / …
+    audio_ok: bool
+    voices: int  # active synth voices
+
+
+class Transport:
+    def __init__(
+        self,
+        song: Song,
+        *,
+        rate: int = 48000,
+        block: int = 512,
+        device: str | None = None,
+        search_dirs: Sequence[Path] = (),
+        output: AudioSink | None = None,
+        lookahead: int = LOOKAHEAD,
+    ) -> None:
+        """Take a snapshot of `song` and open the audio output (device by exact name or unique
+        substring, else the default). With no PortAudio or no device it plays on a silent
+        clock-driven sink, and status().audio says why there's no sound.
+
+        Raises:
+            TrackerError: `device` names no single device; the song uses a bad instrument.
+        """
+        self.rate = rate
+        self.block = block
+        self._library = InstrumentLibrary(rate, search_dirs)
+        self._snapshot = copy_song(song)
+        renderer = LiveRenderer(self._snapshot, rate, self._library, block)
+        self._layout = renderer.layout
+        sink = output if output is not None else open_output(rate, block, device)
+        self._ring = FrameRing(lookahead + 4 * block)
+        self._engine = Engine(renderer, self._ring, rate, block)
+        self._session = 0
+        self._requested = False
+        self._loop_pattern: int | None = None
+        self._start_tick = 0
+        self._thread: EngineThread | None = None
+        self._switch_interval: float | None = None
+        if sink.realtime:
+            warm_up(self._snapshot, rate, self._library, block)
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
+            self._thread = EngineThread(self._engine, lookahead)
+            self._thread.start()
+        try:
+            sink.start(self._ring, self._engine.produce)
+        except AudioUnavailable as exc:
+            sink = ClockSink(rate, block, str(exc))
+            sink.start(self._ring, self._engine.produce)
+        self._sink = sink
+
+    # -- playing ------------------------------------------------------------------------------
+
+    def play(self, order_index: int = 0, row: int = 0, *, loop: bool = False) -> None:
+        """Start (or restart) at an order position and row; loop=True loops that one pattern.
+
+        Controllers, programs and bends before the start are applied at once (chased); notes
+        that began before it are not played.
+
+        Raises:
+            TrackerError: the order list is empty.
+        """
+        song = self._snapshot
+        if not song.order:
+            raise TrackerError("nothing to play: the order list is empty")
+        order_index = min(max(order_index, 0), len(song.order) - 1)
+        pattern = song.order[order_index]
+        row = min(max(row, 0), max(song.patterns[pattern].length - 1, 0))
+        offset = row * song.ticks_per_line
+        if loop:
+            self._loop_pattern, start = pattern, offset
+        else:
+            self._loop_pattern = None
+            start = sum(song.pattern_ticks(p) for p in song.order[:order_index]) + offset
+        stream = SongStream(song, self.rate, self._loop_pattern)
+        stream.skip_to(start)
+        self._session += 1
+        self._start_tick = start
+        self._requested = True
+        self._engine.commands.append(Play(stream, start, order_index, self._session))
+
+    def stop(self) -> None:
+        """Stop; every sounding voice gets its note-off and rings out its release."""
+        self._requested = False
+        self._engine.commands.append(Stop(self._session))
+
+    @property
+    def playing(self) -> bool:
+        """True from play() until stop(), or until the song and its release tail have ended."""
+        return self._requested and self._engine.finished != self._session
+
+    def update(self, song: Song, changed: frozenset[int] | None = None) -> None:
+        """A new state of the song after an edit: copies it (only the patterns in `changed`,
+        all when None) and hands the copy to the engine. Heard from the next row that has not
+        been rendered yet; mute, solo, volume and pan from the next block.
+
+        Raises:
+            TrackerError: the song now uses an undefined instrument or a bad preset.
+        """
+        snapshot = copy_song(song, self._snapshot, changed)
+        for track in snapshot.tracks:
+            if track.kind is TrackKind.INSTRUMENT:  # load presets here, not on the engine thread
+                self._library.factory(track_preset(snapshot, track))
+        renderer = None
+        if track_layout(snapshot) != self._layout:
+            renderer = LiveRenderer(snapshot, self.rate, self._library, self.block)
+            self._layout = renderer.layout
+        stream = None
+        if self.playing:
+            loop = self._loop_pattern
+            if loop is not None and loop not in snapshot.patterns:
+                self._snapshot = snapshot
+                self._engine.commands.append(Update(snapshot, renderer, None, self._session))
+                self.stop()
+                return
+            anchor = self._engine.anchor
+            if anchor.session == self._session:
+                origin = anchor.loop_origin if loop is not None else 0
+                ahead = anchor.tick - origin
+            else:  # the engine has not started this session yet
+                origin, ahead = 0, self._start_tick
+            stream = SongStream(snapshot, self.rate, loop, origin)
+            # Most of the skipping happens here, on the UI thread; the engine finishes it.
+            stream.skip_to(max(ahead - snapshot.ticks_per_line, 0))
+        self._snapshot = snapshot
+        self._engine.commands.append(Update(snapshot, renderer, stream, self._session))
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status(self) -> TransportStatus:
+        """Where the listener is: frames handed to the device minus its output latency."""
+        heard = self._ring.read - self._sink.latency_frames()
+        info = self._engine.info_at(heard // self.block if heard >= 0 else -1)
+        audio = self._sink.description
+        if self._engine.error:
+            audio = f"{audio} · {self._engine.error}"
+        return TransportStatus(
+            playing=self.playing,
+            order_index=info.order_index,
+            pattern=info.pattern,
+            row=info.row,
+            tick=info.tick,
+            bpm=info.bpm,
+            looping=info.looping,
+            underruns=self._sink.underruns(),
+            audio=audio,
+            audio_ok=self._sink.ok,
+            voices=info.voices,
+        )
+
+    def close(self) -> None:
+        """Stop the engine thread and the audio stream. Safe to call twice."""
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+        self._sink.close()
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def wait_until_stopped(transport: Transport, timeout: float) -> bool:
+    """Block until playback ends by itself (song end plus tail); False on timeout."""
+    deadline = time.monotonic() + timeout
+    while transport.playing and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not transport.playing
