@@ -24,7 +24,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="tracker", description="A terminal tracker/sequencer: render, import, export, info."
+        prog="tracker",
+        description="A terminal tracker/sequencer. `tracker [SONG]` opens the app "
+        "(tracker SONG --help for its options); these commands run without it.",
     )
     parser.add_argument("--version", action="version", version=f"tracker {__version__}")
     commands = parser.add_subparsers(
@@ -59,8 +61,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SUBCOMMANDS = ("render", "bounce", "import", "export", "info")
+
+
+def build_app_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tracker",
+        description="Open the terminal app on a song (no SONG: a copy of the demo). Commands "
+        f"without the app: {', '.join(SUBCOMMANDS)} (tracker --help).",
+    )
+    parser.add_argument("song", nargs="?", type=Path, help="song or .mid file to edit")
+    parser.add_argument(
+        "--audio-device", metavar="DEV", help="output device: exact name or unique part of it"
+    )
+    parser.add_argument(
+        "--autosave",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="save unsaved edits to a recovery file this often (default 30, 0: never)",
+    )
+    parser.set_defaults(run=_run_app)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    opens_app = not arguments or (
+        arguments[0] not in SUBCOMMANDS and arguments[0] not in ("-h", "--help", "--version")
+    )
+    parser = build_app_parser() if opens_app else build_parser()
+    args = parser.parse_args(arguments)
     try:
         return int(args.run(args) or 0)
     except TrackerError as exc:
@@ -74,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tracker: interrupted", file=sys.stderr)
         return 130
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    from tracker.commands.app import run_app
+
+    return run_app(args)
 
 
 def _run_render(args: argparse.Namespace) -> int:

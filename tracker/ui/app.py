@@ -1,0 +1,476 @@
+"""The tracker app: track list, order list, pattern grid / piano roll, transport bar, footer.
+
+The app owns the Document (song, undo history, file, recovery file), the EditState (where the
+cursor is) and the Transport (live playback). Views edit through the history and post `Edited`;
+the app then hands the transport a new snapshot and refreshes the other views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header
+
+from tracker.model import edits
+from tracker.model.errors import TrackerError
+from tracker.session.document import Document, load_recovery
+from tracker.ui.dialogs import ChoiceScreen, PathScreen
+from tracker.ui.edit_state import EditState
+from tracker.ui.help_screen import HelpScreen
+from tracker.ui.order_list import OrderList
+from tracker.ui.pattern_grid import PatternGrid
+from tracker.ui.piano_roll import PianoRoll
+from tracker.ui.track_list import TrackList
+from tracker.ui.transport_bar import TransportBar, TransportView
+
+if TYPE_CHECKING:
+    from tracker.live.transport import Transport
+
+TransportFactory = Callable[[Document], "Transport | None"]
+STATUS_HZ = 20
+
+
+class TrackerApp(App[None]):
+    """The whole program's UI. Build it with `make_app` (cli) or directly in tests."""
+
+    TITLE = "tracker"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", show=True),
+        Binding("space", "play_stop", "Play/stop", show=True),
+        Binding("f5", "play_song", "Play song from the start"),
+        Binding("f6", "play_pattern", "Loop the current pattern"),
+        Binding("f7", "play_cursor", "Play from the cursor"),
+        Binding("f8", "stop", "Stop (all notes off)"),
+        Binding("f2", "view('grid')", "Pattern grid", show=True),
+        Binding("f3", "view('roll')", "Piano roll", show=True),
+        Binding("f4", "focus_tracks", "Track list"),
+        Binding("ctrl+l", "focus_order", "Order list"),
+        Binding("ctrl+z", "undo", "Undo", show=True),
+        Binding("ctrl+y", "redo", "Redo"),
+        Binding("ctrl+s", "save", "Save", show=True),
+        Binding("ctrl+shift+s", "save_as", "Save as…"),
+        Binding("ctrl+o", "open", "Open…"),
+        Binding("ctrl+g", "resize_pattern", "Resize pattern…"),
+        Binding("less_than_sign", "bpm(-1)", "Tempo −1 BPM"),
+        Binding("greater_than_sign", "bpm(1)", "Tempo +1 BPM"),
+        Binding("left_square_bracket", "swing(-1)", "Swing −1 %"),
+        Binding("right_square_bracket", "swing(1)", "Swing +1 %"),
+        Binding("ctrl+p", "command_palette", "Commands", show=True),
+        Binding("ctrl+q", "quit_app", "Quit", show=True, priority=True),
+    ]
+
+    def __init__(
+        self,
+        document: Document,
+        *,
+        transport_factory: TransportFactory | None = None,
+        autosave_seconds: float = 30.0,
+        recovery: Path | None = None,
+    ) -> None:
+        """Args:
+        transport_factory: builds the live playback for a document (called in a worker
+            thread after the first frame, so start-up never waits for the audio engine);
+            None: no playback (tests of editing alone).
+        autosave_seconds: how often unsaved edits go to the recovery file (0: never).
+        recovery: a recovery file found newer than the song: the app offers it at start.
+        """
+        super().__init__()
+        self.document = document
+        self.state = EditState(pattern=document.song.order[0] if document.song.order else 0)
+        self.transport: Transport | None = None
+        self.transport_factory = transport_factory
+        self.autosave_seconds = autosave_seconds
+        self.recovery = recovery
+        self.transport_ready = asyncio.Event()
+        self._status_text = "audio: starting…" if transport_factory else "audio: off"
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="♫")
+        yield TransportBar(id="transport")
+        with Horizontal(id="body"):
+            with Vertical(id="side"):
+                yield TrackList(self.document, self.state, id="tracks")
+                yield OrderList(self.document, self.state, id="order")
+            with ContentSwitcher(initial="grid", id="views"):
+                yield PatternGrid(self.document, self.state, id="grid")
+                yield PianoRoll(self.document, self.state, id="roll")
+        yield Footer()
+
+    @property
+    def grid(self) -> PatternGrid:
+        return self.query_one("#grid", PatternGrid)
+
+    @property
+    def roll(self) -> PianoRoll:
+        return self.query_one("#roll", PianoRoll)
+
+    def _views(self) -> list[TrackList | OrderList | PatternGrid | PianoRoll]:
+        return [
+            self.query_one("#tracks", TrackList),
+            self.query_one("#order", OrderList),
+            self.grid,
+            self.roll,
+        ]
+
+    def on_mount(self) -> None:
+        self.grid.focus()
+        self._update_title()
+        self._show_status()
+        self.set_interval(1 / STATUS_HZ, self._show_status)
+        if self.autosave_seconds > 0:
+            self.set_interval(self.autosave_seconds, self._autosave)
+        if self.transport_factory is not None:
+            # After the first frame: the engine's imports (numba) take longer than a frame.
+            self.call_after_refresh(self._start_transport)
+        else:
+            self.transport_ready.set()
+        if self.recovery is not None:
+            self.call_after_refresh(self._offer_recovery, self.recovery)
+
+    def _start_transport(self) -> None:
+        self.run_worker(self._build_transport, thread=True, exclusive=True, group="transport")
+
+    def _build_transport(self) -> None:
+        assert self.transport_factory is not None
+        try:
+            transport = self.transport_factory(self.document)
+        except TrackerError as exc:
+            self.call_from_thread(self._transport_failed, str(exc))
+            return
+        self.call_from_thread(self._transport_built, transport)
+
+    def _transport_built(self, transport: Transport | None) -> None:
+        self.transport = transport
+        self._status_text = "audio: off" if transport is None else ""
+        self.transport_ready.set()
+
+    def _transport_failed(self, message: str) -> None:
+        self._status_text = f"no audio: {message}"
+        self.notify(message, title="Audio", severity="error")
+        self.transport_ready.set()
+
+    # --- status -------------------------------------------------------------------------
+
+    def _show_status(self) -> None:
+        song, state = self.document.song, self.state
+        status = self.transport.status() if self.transport is not None else None
+        playing = status is not None and status.playing
+        if playing and status is not None:
+            self._follow(status.order_index, status.pattern, status.row)
+        view = TransportView(
+            playing=playing,
+            looping=bool(status and status.looping),
+            bpm=status.bpm if playing and status else song.bpm,
+            lines_per_beat=song.lines_per_beat,
+            swing=song.swing,
+            order_index=status.order_index if playing and status else state.order_index,
+            order_length=len(song.order),
+            pattern=status.pattern if playing and status else state.pattern,
+            row=status.row if playing and status else state.row,
+            octave=state.octave,
+            step=state.step,
+            audio=status.audio if status else self._status_text,
+            audio_ok=bool(status and status.audio_ok),
+            underruns=status.underruns if status else 0,
+            voices=status.voices if status else 0,
+            dirty=self.document.dirty,
+        )
+        self.query_one(TransportBar).show(view)
+
+    def _follow(self, order_index: int, pattern: int, row: int) -> None:
+        """Move the views with the playhead (when following)."""
+        order = self.query_one("#order", OrderList)
+        order.set_playing(order_index)
+        if self.state.follow and pattern != self.state.pattern:
+            self.state.pattern = pattern
+            self.state.order_index = order_index
+            self.grid.refresh_song()
+            self.roll.refresh_song()
+        self.grid.set_playhead(pattern, row)
+        self.roll.set_playhead(pattern, row)
+
+    def _update_title(self) -> None:
+        path = self.document.path
+        self.title = self.document.song.title
+        self.sub_title = path.name if path is not None else "untitled"
+
+    # --- edits from the views ------------------------------------------------------------
+
+    def song_changed(self, changed: frozenset[int] | None, source: object = None) -> None:
+        """After any edit: the transport hears it from its next row; the other views redraw."""
+        if self.transport is not None:
+            self.transport.update(self.document.song, changed)
+        for view in self._views():
+            if view is not source:
+                view.refresh_song()
+        self._show_status()
+
+    def on_pattern_grid_edited(self, message: PatternGrid.Edited) -> None:
+        self.song_changed(message.changed, self.grid)
+
+    def on_piano_roll_edited(self, message: PianoRoll.Edited) -> None:
+        self.song_changed(message.changed, self.roll)
+
+    def on_track_list_edited(self, message: TrackList.Edited) -> None:
+        self.song_changed(message.changed, self.query_one("#tracks"))
+
+    def on_order_list_edited(self, message: OrderList.Edited) -> None:
+        self.song_changed(message.changed, self.query_one("#order"))
+
+    def on_pattern_grid_cursor_moved(self, message: PatternGrid.CursorMoved) -> None:
+        tracks = self.query_one("#tracks", TrackList)
+        if tracks.cursor_row != self.state.track:
+            tracks.move_cursor(row=self.state.track, animate=False)
+        self._show_status()
+
+    def on_track_list_track_chosen(self, message: TrackList.TrackChosen) -> None:
+        self.grid.refresh_song()
+        self.roll.refresh_song()
+
+    def on_track_list_edit_requested(self, message: TrackList.EditRequested) -> None:
+        self.action_view("grid")
+
+    def on_order_list_position_chosen(self, message: OrderList.PositionChosen) -> None:
+        self.state.row = 0
+        self.grid.refresh_song()
+        self.roll.refresh_song()
+
+    def on_order_list_open_requested(self, message: OrderList.OpenRequested) -> None:
+        self.action_view("grid")
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, Iterable[Binding | tuple[str, ...]]]]:
+        return [
+            ("Everywhere", self.BINDINGS),
+            ("Pattern grid (F2)", PatternGrid.BINDINGS),
+            ("Piano roll (F3)", PianoRoll.BINDINGS),
+            ("Track list (F4)", TrackList.BINDINGS),
+            ("Order list (ctrl+l)", OrderList.BINDINGS),
+        ]
+
+    def action_view(self, name: str) -> None:
+        self.query_one("#views", ContentSwitcher).current = name
+        if name == "roll":
+            self.roll.refresh_song()
+        else:
+            self.grid.refresh_song()
+        self.query_one(f"#{name}").focus()
+
+    def action_focus_tracks(self) -> None:
+        self.query_one("#tracks").focus()
+
+    def action_focus_order(self) -> None:
+        self.query_one("#order").focus()
+
+    def _play(self, order_index: int, row: int, loop: bool = False) -> None:
+        if self.transport is None:
+            self.notify(self._status_text or "no playback", severity="warning")
+            return
+        self.transport.update(self.document.song, None)
+        self.transport.play(order_index, row, loop=loop)
+        self._show_status()
+
+    def action_play_stop(self) -> None:
+        if self.transport is not None and self.transport.playing:
+            self.action_stop()
+        else:
+            self._play(self.state.order_index, 0)
+
+    def action_play_song(self) -> None:
+        self._play(0, 0)
+
+    def action_play_pattern(self) -> None:
+        self._play(self.state.order_index, 0, loop=True)
+
+    def action_play_cursor(self) -> None:
+        self._play(self.state.order_index, self.state.row)
+
+    def action_stop(self) -> None:
+        if self.transport is not None:
+            self.transport.stop()
+        self.query_one("#order", OrderList).set_playing(None)
+        self.grid.set_playhead(None, None)
+        self.roll.set_playhead(None, None)
+        self._show_status()
+
+    def action_undo(self) -> None:
+        label = self.document.history.undo()
+        if label is None:
+            self.notify("nothing to undo")
+            return
+        self._after_history(f"undid {label}")
+
+    def action_redo(self) -> None:
+        label = self.document.history.redo()
+        if label is None:
+            self.notify("nothing to redo")
+            return
+        self._after_history(f"redid {label}")
+
+    def _after_history(self, message: str) -> None:
+        song = self.document.song
+        if self.state.pattern not in song.patterns and song.order:
+            self.state.order_index = min(self.state.order_index, len(song.order) - 1)
+            self.state.pattern = song.order[self.state.order_index]
+        self.song_changed(self.document.history.last_changed)
+        self.notify(message, timeout=1.5)
+
+    def _song_wide(self, label: str, change: Callable[..., None], *args: object) -> None:
+        with self.document.history.edit(label, song_wide=True) as song:
+            change(song, *args)
+        self.song_changed(None)
+
+    def action_bpm(self, delta: float) -> None:
+        self._song_wide("tempo", edits.set_tempo, self.document.song.bpm + delta)
+
+    def action_swing(self, delta: float) -> None:
+        self._song_wide("swing", edits.set_swing, self.document.song.swing + delta)
+
+    def action_resize_pattern(self) -> None:
+        length = self.document.song.patterns[self.state.pattern].length
+
+        def resize(answer: str | None) -> None:
+            if answer is None:
+                return
+            try:
+                self.grid.resize(int(answer, 0))
+            except ValueError as exc:
+                self.notify(f"cannot resize: {exc}", severity="error")
+
+        self.push_screen(PathScreen("Rows in this pattern (1–512):", str(length)), resize)
+
+    # --- files ------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.document.path is None or self.document.path.suffix.lower() != ".song":
+            self.action_save_as()
+            return
+        self._save(None)
+
+    def action_save_as(self) -> None:
+        current = self.document.path
+        suggestion = str(current.with_suffix(".song")) if current is not None else "untitled.song"
+
+        def chosen(answer: str | None) -> None:
+            if answer is not None:
+                self._save(Path(answer).expanduser())
+
+        self.push_screen(PathScreen("Save the song as:", suggestion), chosen)
+
+    def _save(self, path: Path | None) -> bool:
+        try:
+            saved = self.document.save(path)
+        except TrackerError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", timeout=8)
+            return False
+        self._update_title()
+        self.notify(f"saved {saved.name}", timeout=2)
+        self._show_status()
+        return True
+
+    def _autosave(self) -> None:
+        try:
+            self.document.autosave()
+        except TrackerError as exc:
+            self.notify(str(exc), title="Autosave failed", severity="warning")
+
+    def action_open(self) -> None:
+        def chosen(answer: str | None) -> None:
+            if answer is None:
+                return
+            try:
+                document = Document.open(Path(answer).expanduser())
+            except TrackerError as exc:
+                self.notify(str(exc), title="Not opened", severity="error", timeout=8)
+                return
+            self.replace_document(document)
+
+        self._unless_unsaved(
+            lambda: self.push_screen(PathScreen("Open a song or MIDI file:"), chosen)
+        )
+
+    def replace_document(self, document: Document) -> None:
+        """Edit another song: every view and the transport switch to it."""
+        self.action_stop()
+        self.document = document
+        song = document.song
+        self.state.order_index = 0
+        self.state.pattern = song.order[0] if song.order else min(song.patterns, default=0)
+        self.state.track = 0
+        self.state.row = 0
+        for view in self._views():
+            view.document = document
+        self._update_title()
+        self.song_changed(None)
+
+    def _unless_unsaved(self, then: Callable[[], object]) -> None:
+        """Run `then`, after asking what to do with unsaved changes, if there are any."""
+        if not self.document.dirty:
+            then()
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "save":
+                if self.document.path is None:
+                    self.action_save_as()
+                    return
+                if not self._save(None):
+                    return
+            if choice in ("save", "discard"):
+                then()
+
+        name = self.document.path.name if self.document.path else "the untitled song"
+        question = f"Save the changes to {name}?"
+        choices = [("save", "Save"), ("discard", "Discard changes"), ("cancel", "Cancel")]
+        self.push_screen(ChoiceScreen(question, choices), answered)
+
+    def _offer_recovery(self, recovery: Path) -> None:
+        def answered(choice: str | None) -> None:
+            if choice == "recover":
+                try:
+                    document = load_recovery(self.document.path, recovery)
+                except TrackerError as exc:
+                    self.notify(str(exc), title="Not recovered", severity="error", timeout=8)
+                    return
+                self.replace_document(document)
+                self.notify(f"recovered unsaved edits from {recovery.name}")
+            elif choice == "discard":
+                self.document.discard_recovery()
+
+        question = (
+            f"{recovery} holds edits newer than the song (the program stopped before saving)."
+            " Recover them?"
+        )
+        choices = [("recover", "Recover"), ("discard", "Discard it"), ("later", "Later")]
+        self.push_screen(ChoiceScreen(question, choices), answered)
+
+    def action_quit_app(self) -> None:
+        self._unless_unsaved(self._close_and_exit)
+
+    def _close_and_exit(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+        self.exit()
+
+    # --- command palette ---------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from tracker.ui.palette import palette_commands
+
+        yield from palette_commands(self)

@@ -1,0 +1,153 @@
+"""The command palette (ctrl+p): every action of the app, the views and the files, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+
+from tracker.model.copying import copy_song
+from tracker.model.errors import TrackerError
+from tracker.ui.dialogs import PathScreen
+
+if TYPE_CHECKING:
+    from tracker.ui.app import TrackerApp
+
+
+def palette_commands(app: TrackerApp) -> Iterator[SystemCommand]:
+    grid, roll = app.grid, app.roll
+
+    def edit(action: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            action()
+
+        return run
+
+    yield SystemCommand(
+        "Play song", "from the first position of the order list (F5)", app.action_play_song
+    )
+    yield SystemCommand(
+        "Play / stop", "play from the current pattern, or stop (space)", app.action_play_stop
+    )
+    yield SystemCommand(
+        "Loop pattern", "play the current pattern over and over (F6)", app.action_play_pattern
+    )
+    yield SystemCommand("Play from cursor", "from the cursor's row (F7)", app.action_play_cursor)
+    yield SystemCommand("Stop", "stop and release every note (F8)", app.action_stop)
+    yield SystemCommand("Undo", "undo the last edit (ctrl+z)", app.action_undo)
+    yield SystemCommand("Redo", "redo what was undone (ctrl+y)", app.action_redo)
+    yield SystemCommand("Save", "save the song (ctrl+s)", app.action_save)
+    yield SystemCommand("Save as…", "save under another name", app.action_save_as)
+    yield SystemCommand("Open…", "open a song or a MIDI file (ctrl+o)", app.action_open)
+    yield SystemCommand(
+        "Render to WAV…", "render the song offline to a WAV file", lambda: _render(app)
+    )
+    yield SystemCommand("Import MIDI…", "open a MIDI file as a new song", app.action_open)
+    yield SystemCommand(
+        "Export MIDI…", "write the song as a type 1 MIDI file", lambda: _export(app)
+    )
+    yield SystemCommand(
+        "New pattern", "an empty pattern after this position (ctrl+n)", edit(grid.new_pattern)
+    )
+    yield SystemCommand(
+        "Clone pattern",
+        "a copy of this pattern after this position (ctrl+d)",
+        edit(grid.clone_pattern),
+    )
+    yield SystemCommand(
+        "Resize pattern…", "change the number of rows (ctrl+g)", app.action_resize_pattern
+    )
+    yield SystemCommand(
+        "Transpose +1", "the selection, a semitone up (ctrl+up)", edit(lambda: grid.transpose(1))
+    )
+    yield SystemCommand(
+        "Transpose −1",
+        "the selection, a semitone down (ctrl+down)",
+        edit(lambda: grid.transpose(-1)),
+    )
+    yield SystemCommand(
+        "Transpose +12", "the selection, an octave up", edit(lambda: grid.transpose(12))
+    )
+    yield SystemCommand(
+        "Transpose −12", "the selection, an octave down", edit(lambda: grid.transpose(-12))
+    )
+    yield SystemCommand(
+        "Velocity ramp", "interpolate velocities across the selection (ctrl+r)", edit(grid.ramp)
+    )
+    yield SystemCommand("Copy", "the selection (ctrl+c)", edit(grid.copy))
+    yield SystemCommand("Cut", "the selection (ctrl+x)", edit(grid.cut))
+    yield SystemCommand("Paste", "at the cursor (ctrl+v)", edit(grid.paste))
+    yield SystemCommand(
+        "Mute track", "toggle mute of the current track (ctrl+k)", edit(grid.toggle_mute)
+    )
+    yield SystemCommand(
+        "Solo track", "toggle solo of the current track (ctrl+f)", edit(grid.toggle_solo)
+    )
+    yield SystemCommand(
+        "Quantize…", "the piano roll's selection (q in the piano roll)", roll.action_quantize
+    )
+    yield SystemCommand(
+        "Follow playback",
+        "toggle whether the views follow the playhead",
+        lambda: _toggle_follow(app),
+    )
+    yield SystemCommand("Keys", "every key of every view (?)", app.action_help)
+    yield SystemCommand(
+        "Quit", "asks first when there are unsaved changes (ctrl+q)", app.action_quit_app
+    )
+
+
+def _toggle_follow(app: TrackerApp) -> None:
+    app.state.follow = not app.state.follow
+    app.notify("following playback" if app.state.follow else "not following playback")
+
+
+def _ask_path(app: TrackerApp, question: str, suffix: str, then: Callable[[Path], None]) -> None:
+    current = app.document.path
+    suggestion = str(current.with_suffix(suffix)) if current is not None else f"untitled{suffix}"
+
+    def answered(answer: str | None) -> None:
+        if answer is not None:
+            then(Path(answer).expanduser())
+
+    app.push_screen(PathScreen(question, suggestion), answered)
+
+
+def _render(app: TrackerApp) -> None:
+    def start(out: Path) -> None:
+        song = copy_song(app.document.song)  # the render reads a copy: editing goes on meanwhile
+        app.notify(f"rendering {out}…", timeout=2)
+
+        def work() -> None:
+            from tracker.commands.songs import instrument_dirs
+            from tracker.render.offline import OfflineRender, RenderJob, render_to_wav
+
+            dirs = instrument_dirs(app.document.path) if app.document.path else []
+            try:
+                render = OfflineRender(RenderJob(song, search_dirs=dirs))
+                result = render_to_wav(render, out)
+            except TrackerError as exc:
+                app.call_from_thread(app.notify, str(exc), title="Not rendered", severity="error")
+                return
+            seconds = result.frames / render.job.rate
+            app.call_from_thread(app.notify, f"rendered {out} ({seconds:.1f} s)")
+
+        app.run_worker(work, thread=True, group="render")
+
+    _ask_path(app, "Render the song to WAV file:", ".wav", start)
+
+
+def _export(app: TrackerApp) -> None:
+    def start(out: Path) -> None:
+        from tracker.midi.export_file import export_midi
+
+        try:
+            export_midi(app.document.song, out)
+        except TrackerError as exc:
+            app.notify(str(exc), title="Not exported", severity="error")
+            return
+        app.notify(f"exported {out}")
+
+    _ask_path(app, "Export the song as a MIDI file:", ".mid", start)
