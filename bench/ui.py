@@ -156,7 +156,7 @@ def under_runs(song: Path, seconds: float, label: str) -> None:
     tmux = ["tmux", "-L", socket]
     try:
         time.sleep(1.0)
-        command = f"{PYTHON} -m tracker {song} --autosave 0 --audio-device JACK"
+        command = f"{PYTHON} -m tracker {song} --autosave 0"
         subprocess.run(
             [
                 *tmux,

@@ -61,6 +61,9 @@ def test_recovering_after_a_crash(song_file):
     assert restored.song.patterns[0].get(0, 5).notes[0].note == 64
     restored.discard_recovery()
     assert pending_recovery(song_file) is None
+    # Set aside, not deleted: a wrong answer at the question loses nothing.
+    kept = song_file.with_name("tune.song.recovery~")
+    assert load_recovery(song_file, kept).song.patterns[0].get(0, 5).notes[0].note == 64
 
 
 def test_an_older_recovery_file_is_not_offered(song_file):

@@ -178,3 +178,14 @@ def test_track_and_song_settings_are_clamped():
     with pytest.raises(ValueError):
         set_lines_per_beat(song, 0)
     loads(dumps(song))  # everything set can be saved
+
+
+def test_an_instrument_the_song_does_not_declare_is_refused():
+    # The song file could not hold it: saving would fail later, so typing it fails now.
+    song = one_track_song({})
+    with pytest.raises(ValueError, match="instrument 05 is not in the song"):
+        write_note_field(song, 0, 0, 0, 0, "instrument", 5)
+    with pytest.raises(ValueError, match="01 bass"):
+        write_note(song, 0, 0, 0, 0, 60, instrument=7)
+    write_note(song, 0, 0, 0, 0, 60, instrument=1)
+    assert song.patterns[0].get(0, 0).notes[0].instrument == 1

@@ -38,3 +38,25 @@ def test_piano_roll(snap_compare, demo_app: TrackerApp) -> None:
 
 def test_help(snap_compare, demo_app: TrackerApp) -> None:
     assert snap_compare(demo_app, press=["question_mark"], terminal_size=SIZE)
+
+
+def test_no_audio(snap_compare, tmp_path: Path) -> None:
+    """A server over SSH: no sound card. The transport falls back to its silent clock (the
+    sink it uses when no device opens) and the bar says so; editing goes on."""
+    from tracker.audio.sinks import ClockSink
+    from tracker.live.transport import Transport
+
+    path = tmp_path / "demo.song"
+    shutil.copy(REPO / "patterns" / "demo.song", path)
+
+    def silent(document: Document) -> Transport:
+        sink = ClockSink(48000, 512, "no audio output device")
+        return Transport(document.song, output=sink)
+
+    app = TrackerApp(Document.open(path), transport_factory=silent, autosave_seconds=0)
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await app.transport_ready.wait()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, press=["down", "z"], terminal_size=SIZE, run_before=ready)

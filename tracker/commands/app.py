@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.commands.songs import instrument_dirs
 from tracker.model.errors import TrackerError
 from tracker.paths import demo_song
 
+if TYPE_CHECKING:
+    from tracker.live.transport import Transport
+    from tracker.session.document import Document
 
-def open_document(path: Path | None):  # type: ignore[no-untyped-def]
+
+def open_document(path: Path | None) -> Document:
     """The document to edit: the song file, a new song when the file does not exist yet, or
     (no path) an untitled copy of the demo."""
     from tracker.model.serialize import load_song
@@ -43,8 +49,16 @@ def run_app(args: argparse.Namespace) -> int:
     recovery = pending_recovery(document.path)
     search_dirs = instrument_dirs(document.path or demo_song())
     device = args.audio_device
+    if device is not None:
+        # Asked for by name: a wrong name is bad input, said before the app starts.
+        from tracker.audio.output import AudioUnavailable, find_output_device
 
-    def transport_factory(doc):  # type: ignore[no-untyped-def]
+        # No PortAudio or no devices at all is not the user's mistake: the app runs silent
+        # and its transport bar says why.
+        with contextlib.suppress(AudioUnavailable):
+            find_output_device(device)
+
+    def transport_factory(doc: Document) -> Transport:
         from tracker.live.transport import Transport
 
         return Transport(doc.song, device=device, search_dirs=search_dirs)

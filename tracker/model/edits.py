@@ -108,7 +108,7 @@ def write_note(
     check_column(song, track, column, effect=False)
     check_note(note)
     if instrument is not None:
-        check_instrument(instrument)
+        check_instrument(instrument, song)
     if velocity is not None:
         check_velocity(velocity)
     old = _note_cell(song, pattern, track, row, column)
@@ -135,7 +135,7 @@ def write_note_field(
             case "note":
                 check_note(value)
             case "instrument":
-                check_instrument(value)
+                check_instrument(value, song)
             case "velocity":
                 check_velocity(value)
             case "delay":
@@ -503,10 +503,14 @@ def check_pitch(pitch: int) -> None:
         raise ValueError(f"pitch {pitch} is outside 0..127")
 
 
-def check_instrument(instrument: int) -> None:
+def check_instrument(instrument: int, song: Song | None = None) -> None:
     # 1 up: the song file numbers instruments from 1 (00 is not a valid instrument there).
     if not 1 <= _whole(instrument, "instrument") <= MAX_INSTRUMENT:
         raise ValueError(f"instrument {instrument} is outside 1..{MAX_INSTRUMENT}")
+    # A cell naming an undeclared instrument could not be saved: refuse it when typed.
+    if song is not None and instrument not in song.instruments:
+        declared = ", ".join(f"{n:02X} {name}" for n, name in sorted(song.instruments.items()))
+        raise ValueError(f"instrument {instrument:02X} is not in the song ({declared or 'none'})")
 
 
 def check_velocity(velocity: int) -> None:

@@ -97,8 +97,11 @@ class Document:
         return True
 
     def discard_recovery(self) -> None:
-        """Remove the recovery file (the musician chose not to recover it)."""
-        _remove(self.recovery_path())
+        """Set the recovery file aside (the musician chose not to recover it): renamed to
+        `….recovery~`, so it is no longer offered but a wrong answer loses nothing."""
+        recovery = self.recovery_path()
+        with contextlib.suppress(OSError):
+            recovery.replace(recovery.with_name(recovery.name + "~"))
 
     @classmethod
     def open(cls, path: Path) -> Document:

@@ -42,6 +42,7 @@ class OrderList(DataTable):
         self.document = document
         self.state = state
         self.playing_index: int | None = None
+        self._shown: list[tuple[str, str]] = []
 
     def on_mount(self) -> None:
         self.add_columns("Pos", "Pattern")
@@ -49,14 +50,19 @@ class OrderList(DataTable):
 
     def refresh_song(self) -> None:
         song = self.document.song
-        self.clear()
+        rows = []
         for index, pid in enumerate(song.order):
             name = song.patterns[pid].name if pid in song.patterns else "?"
             marker = "▶" if index == self.playing_index else " "
-            self.add_row(f"{marker}{index:02X}", f"{pid:02X} {name}".rstrip())
+            rows.append((f"{marker}{index:02X}", f"{pid:02X} {name}".rstrip()))
+        if rows != self._shown:  # rebuilding costs milliseconds; most edits change no row here
+            self._shown = rows
+            self.clear()
+            self.add_rows(rows)
         if song.order:
             self.state.order_index = min(self.state.order_index, len(song.order) - 1)
-            self.move_cursor(row=self.state.order_index, animate=False)
+            if self.cursor_row != self.state.order_index:
+                self.move_cursor(row=self.state.order_index, animate=False)
 
     def set_playing(self, index: int | None) -> None:
         if index != self.playing_index:

@@ -67,6 +67,7 @@ class TrackList(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.document = document
         self.state = state
+        self._shown: list[tuple[str, ...]] = []
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
@@ -75,9 +76,8 @@ class TrackList(DataTable):
     def refresh_song(self) -> None:
         """Redraw from the song (after an edit, undo or redo); keep the cursor on state.track."""
         song = self.document.song
-        self.clear()
-        for index, track in enumerate(song.tracks):
-            self.add_row(
+        rows = [
+            (
                 f"{index + 1:02d}",
                 track.name,
                 track.kind.value[:5],
@@ -88,9 +88,18 @@ class TrackList(DataTable):
                 pan_text(track.pan),
                 state_text(song, index),
             )
+            for index, track in enumerate(song.tracks)
+        ]
+        # Rebuilding a DataTable costs milliseconds: only when a track setting changed, not on
+        # every note typed in the grid.
+        if rows != self._shown:
+            self._shown = rows
+            self.clear()
+            self.add_rows(rows)
         if song.tracks:
             self.state.track = min(self.state.track, len(song.tracks) - 1)
-            self.move_cursor(row=self.state.track, animate=False)
+            if self.cursor_row != self.state.track:
+                self.move_cursor(row=self.state.track, animate=False)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
