@@ -275,3 +275,20 @@ def test_restart_from_another_position_releases_the_old_notes(square_dir):
     pull(sink, RATE // 2)
     assert live.status().voices == 0
     assert live.status().row >= 8
+
+
+def test_an_auditioned_note_sounds_now_and_stops_on_its_own(square_dir):
+    # A note typed in the grid is heard at once, while stopped, and released after its time;
+    # it does not touch the song's playback.
+    song = one_track_song({}, instrument="square")
+    live, sink = transport(song, [square_dir])
+    with live:
+        assert np.abs(pull(sink, 4096)).max() == 0.0
+        live.audition(0, 69, 100, seconds=0.1)
+        heard = pull(sink, RATE // 2)
+    first = int(np.flatnonzero(np.abs(heard[:, 0]) > 0)[0])
+    assert first < 4096 + 512  # within the lookahead and a block of the request
+    last = int(np.flatnonzero(np.abs(heard[:, 0]) > 1e-4)[-1])
+    # 0.1 s of note plus the preset's 10 ms release, give or take a block.
+    assert abs((last - first) - int(0.11 * RATE)) < 1024
+    assert not live.playing

@@ -29,6 +29,17 @@ class Stop:
 
 
 @dataclass(slots=True)
+class Audition:
+    """Sound one note now, outside the song (a note typed in the grid), for `frames`."""
+
+    track: int
+    pitch: int
+    velocity: int
+    frames: int
+    instrument: int | None = None  # song instrument number; None: the track's own
+
+
+@dataclass(slots=True)
 class Update:
     song: Song
     renderer: LiveRenderer | None  # a new one when the tracks' layout changed

@@ -14,11 +14,11 @@ from collections import Counter, deque
 import numpy as np
 
 from tracker.audio.ring import FrameRing
-from tracker.live.commands import Anchor, BlockInfo, Play, Stop, Switch, Update
+from tracker.live.commands import Anchor, Audition, BlockInfo, Play, Stop, Switch, Update
 from tracker.live.ledger import NoteLedger
 from tracker.live.mixing import LiveRenderer
 from tracker.live.stream import SongStream
-from tracker.model.events import Event, TempoChange
+from tracker.model.events import Event, NoteOff, NoteOn, TempoChange
 
 HISTORY = 1024  # block infos kept: must cover lookahead + device latency (10 s at 512)
 SILENCE = 1e-6  # as offline render: a tail block this quiet ends playback
@@ -33,7 +33,9 @@ class Engine:
         self.ring = ring
         self.rate = rate
         self.block = block
-        self.commands: deque[Play | Stop | Update] = deque()
+        self.commands: deque[Play | Stop | Update | Audition] = deque()
+        # Auditioned notes: (frame, event), outside the song and its ledger; few at a time.
+        self.auditions: list[tuple[int, Event]] = []
         self.ledger = NoteLedger()
         self.stream: SongStream | None = None
         self.pending: deque[tuple[int, Item]] = deque()
@@ -93,6 +95,8 @@ class Engine:
                 if command.session == self.session:
                     self._release(keep=False, wanted=Counter())
                     self._end_session()
+            elif isinstance(command, Audition):
+                self._audition(command)
             else:
                 self._update(command)
 
@@ -108,6 +112,13 @@ class Engine:
         self.order_index = command.order_index
         self.playing = True
         self.tail_left = 0
+
+    def _audition(self, command: Audition) -> None:
+        start = self.frames
+        on = NoteOn(0, command.track, command.pitch, command.velocity, command.instrument)
+        off = NoteOff(0, command.track, command.pitch)
+        # Voices render whether or not the song plays, so the note sounds either way.
+        self.auditions += [(start, on), (start + command.frames, off)]
 
     def _release(self, keep: bool, wanted: Counter) -> None:
         self.pending.append((self.frames, Switch(0, wanted, keep)))
@@ -182,6 +193,12 @@ class Engine:
                 events.extend((offset, off) for off in offs)
             elif not isinstance(item, TempoChange) and self.ledger.admit(item):
                 events.append((offset, item))
+        if self.auditions:
+            due = [(max(f - start, 0), e) for f, e in self.auditions if f < stop]
+            if due:
+                self.auditions = [(f, e) for f, e in self.auditions if f >= stop]
+                events.extend(due)
+                events.sort(key=lambda item: item[0])  # stable: song order kept at one offset
         return events
 
     # -- publishing ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tracker.audio.output import AudioUnavailable, open_output
 from tracker.audio.ring import FrameRing
 from tracker.audio.sinks import AudioSink, ClockSink
 from tracker.dsp.library import InstrumentLibrary
-from tracker.live.commands import Play, Stop, Update
+from tracker.live.commands import Audition, Play, Stop, Update
 from tracker.live.engine import Engine, EngineThread
 from tracker.live.mixing import LiveRenderer, track_layout, track_preset, warm_up
 from tracker.live.stream import SongStream
@@ -130,6 +130,18 @@ class Transport:
         """Stop; every sounding voice gets its note-off and rings out its release."""
         self._requested = False
         self._engine.commands.append(Stop(self._session))
+
+    def audition(
+        self,
+        track: int,
+        pitch: int,
+        velocity: int = 100,
+        instrument: int | None = None,
+        seconds: float = 0.3,
+    ) -> None:
+        """Sound one note of `track` now (a note just typed), whether or not the song plays."""
+        frames = max(int(seconds * self.rate), 1)
+        self._engine.commands.append(Audition(track, pitch, velocity, frames, instrument))
 
     @property
     def playing(self) -> bool:

@@ -259,6 +259,12 @@ class TrackerApp(App[None]):
     def on_order_list_edited(self, message: OrderList.Edited) -> None:
         self.song_changed(message.changed, self.query_one("#order"))
 
+    def on_pattern_grid_note_entered(self, message: PatternGrid.NoteEntered) -> None:
+        """Hear the note just typed, as trackers do."""
+        if self.transport is not None:
+            velocity = message.velocity if message.velocity is not None else 100
+            self.transport.audition(message.track, message.pitch, velocity, message.instrument)
+
     def on_pattern_grid_cursor_moved(self, message: PatternGrid.CursorMoved) -> None:
         tracks = self.query_one("#tracks", TrackList)
         if tracks.cursor_row != self.state.track:
