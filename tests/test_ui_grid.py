@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.geometry import Region
+from textual.strip import Strip
 
 from tracker.model.song import CUT, OFF, EffectCell, NoteCell, Pattern, Song, Track
 from tracker.session.document import Document
@@ -413,7 +415,8 @@ async def test_rendering_costs_the_visible_lines_only() -> None:
 
 async def test_the_view_follows_the_cursor_across_many_tracks() -> None:
     tracks = [Track(f"Track{i}", note_columns=1, effect_columns=1) for i in range(16)]
-    app = GridHost(Song(tracks=tracks, patterns={0: Pattern(64)}, order=[0]))
+    song = Song(tracks=tracks, instruments={1: "bass"}, patterns={0: Pattern(64)}, order=[0])
+    app = GridHost(song)
     async with app.run_test(size=(100, 30)) as pilot:
         grid = app.grid
         assert "01 Track0" in grid.render_line(0).text
@@ -448,3 +451,85 @@ async def test_every_binding_has_a_description_and_spares_the_apps_keys() -> Non
         keys.update(binding.key.split(","))
     assert not keys & reserved
     assert {"z", "q", "1", "exclamation_mark", "ctrl+pageup", "f9", "shift+tab"} <= keys
+
+
+# --- drawing only what changed ---------------------------------------------------------------
+
+
+def shown(app: GridHost, row: int) -> str:
+    """The text on screen for a pattern row: through Textual's line cache, so a line the grid
+    forgot to refresh shows its old text."""
+    grid = app.grid
+    y = row - grid.scroll_offset.y + 1
+    return grid.render_lines(Region(0, y, grid.size.width, 1))[0].text
+
+
+def count_drawn_rows(grid: PatternGrid) -> list[int]:
+    """Record the rows the grid draws from now on."""
+    drawn: list[int] = []
+    draw = grid._row_strip
+
+    def counting(row: int, width: int) -> Strip:
+        drawn.append(row)
+        return draw(row, width)
+
+    grid._row_strip = counting  # type: ignore[method-assign]
+    return drawn
+
+
+async def test_edits_typed_made_elsewhere_and_undone_all_show_on_screen() -> None:
+    app = GridHost()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "C-4" not in shown(app, 0)
+        await pilot.press("z")
+        await pilot.pause()
+        assert "C-4 01" in shown(app, 0)
+        with app.document.history.edit("elsewhere", tracks=[(0, 1)]) as song:
+            song.patterns[0].set_note(1, 5, 0, NoteCell(62, 2, None, None))
+        app.grid.refresh_song()
+        await pilot.pause()
+        assert "D-4 02" in shown(app, 5)
+        app.undo()  # outside the widget, then refresh_song()
+        await pilot.pause()
+        assert "D-4" not in shown(app, 5)
+        app.undo()
+        await pilot.pause()
+        assert "C-4" not in shown(app, 0)
+
+
+async def test_a_cursor_move_draws_only_the_two_rows_it_touches() -> None:
+    app = GridHost()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        drawn = count_drawn_rows(app.grid)
+        await pilot.press("down")
+        await pilot.pause()
+        assert sorted(drawn) == [0, 1]
+        drawn.clear()
+        await pilot.press("z")  # the note's row, then the cursor leaves it for the next one
+        await pilot.pause()
+        assert sorted(set(drawn)) == [1, 2]
+        assert "C-4 01" in shown(app, 1)
+
+
+async def test_the_playhead_redraws_only_the_rows_it_leaves_and_reaches() -> None:
+    app = GridHost(state=EditState(instrument=1, follow=False))
+    async with app.run_test(size=SIZE) as pilot:
+        app.grid.set_playhead(0, 4)
+        await pilot.pause()
+        drawn = count_drawn_rows(app.grid)
+        app.grid.set_playhead(0, 5)
+        await pilot.pause()
+        assert sorted(drawn) == [4, 5]
+        assert shown(app, 5).rstrip() == line(app, 5).rstrip()
+
+
+async def test_a_drawn_row_is_reused_when_the_view_scrolls_back() -> None:
+    app = GridHost()
+    async with app.run_test(size=(160, 20)) as pilot:
+        await pilot.press("z")
+        await pilot.press("pagedown", "pagedown", "home")
+        await pilot.pause()
+        assert "C-4 01" in shown(app, 0)
+        assert app.grid.scroll_offset.y == 0

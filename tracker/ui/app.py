@@ -201,10 +201,9 @@ class TrackerApp(App[None]):
         if self.state.follow and pattern != self.state.pattern:
             self.state.pattern = pattern
             self.state.order_index = order_index
-            self.grid.refresh_song()
-            self.roll.refresh_song()
-        self.grid.set_playhead(pattern, row)
-        self.roll.set_playhead(pattern, row)
+            self._refresh_editors()
+        editor = self._editor()
+        editor.set_playhead(pattern, row)
 
     def _update_title(self) -> None:
         path = self.document.path
@@ -216,7 +215,7 @@ class TrackerApp(App[None]):
     def song_changed(self, changed: frozenset[int] | None, source: object = None) -> None:
         """After any edit: the other views redraw; the transport hears it from its next row."""
         for view in self._views():
-            if view is not source:
+            if view is not source and view.display:
                 view.refresh_song()
         self._show_status()
         self._queue_transport_update(changed)
@@ -271,17 +270,23 @@ class TrackerApp(App[None]):
             tracks.move_cursor(row=self.state.track, animate=False)
         self._show_status()
 
+    def _editor(self) -> PatternGrid | PianoRoll:
+        """The editor on screen: the grid or the piano roll."""
+        return self.roll if self.roll.display else self.grid
+
+    def _refresh_editors(self) -> None:
+        # Only the editor on screen: the other one redraws when it is shown (action_view).
+        self._editor().refresh_song()
+
     def on_track_list_track_chosen(self, message: TrackList.TrackChosen) -> None:
-        self.grid.refresh_song()
-        self.roll.refresh_song()
+        self._refresh_editors()
 
     def on_track_list_edit_requested(self, message: TrackList.EditRequested) -> None:
         self.action_view("grid")
 
     def on_order_list_position_chosen(self, message: OrderList.PositionChosen) -> None:
         self.state.row = 0
-        self.grid.refresh_song()
-        self.roll.refresh_song()
+        self._refresh_editors()
 
     def on_order_list_open_requested(self, message: OrderList.OpenRequested) -> None:
         self.action_view("grid")
@@ -301,11 +306,10 @@ class TrackerApp(App[None]):
         ]
 
     def action_view(self, name: str) -> None:
+        self.grid.set_playhead(None, None)
+        self.roll.set_playhead(None, None)
         self.query_one("#views", ContentSwitcher).current = name
-        if name == "roll":
-            self.roll.refresh_song()
-        else:
-            self.grid.refresh_song()
+        self._refresh_editors()
         self.query_one(f"#{name}").focus()
 
     def action_focus_tracks(self) -> None:

@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -53,6 +53,7 @@ NEW_PATTERN_ROWS = 64
 _NOTE_FIELD_LIMITS = {"instrument": (1, 0xFF), "velocity": (1, 0x7F)}  # delay: the song's tpl
 MAX_STEP = 16
 _Position = tuple[int, int, int, int]  # pattern, track, row, field index
+_RowKey = tuple[object, ...]  # everything besides the song's content that a row's look depends on
 
 _COMMAND_BINDINGS: list[BindingType] = [
     Binding("up", "cursor_up", "Row up", show=False),
@@ -200,6 +201,12 @@ class PatternGrid(ScrollView, can_focus=True):
         self._entry: tuple[_Position, int, int] | None = None  # position, typed raw, written
         self._layout = GridLayout.of(document.song, 2)
         self._style_cache: dict[tuple[str, str], Style] = {}
+        # Drawn rows by row number, each with the key it was drawn for. Valid for the history
+        # revision `_cache_revision`: any other revision (an edit from elsewhere, undo) drops
+        # them all; the grid's own one-cell edits drop just their row (see `_edit`).
+        self._row_cache: dict[int, tuple[_RowKey, Strip]] = {}
+        self._track_cache: dict[tuple[int, int], tuple[_RowKey, list[Segment]]] = {}
+        self._cache_revision = document.history.revision
         self._clamp_pattern()
         self.cursor.clamp(document.song)
         self._relayout()
@@ -221,6 +228,7 @@ class PatternGrid(ScrollView, can_focus=True):
             self.clear_selection()
         self._entry = None
         self._relayout()
+        self._invalidate()
         self.refresh()
         self._scroll_to_cursor()
         if before != (self.state.track, self.state.row):
@@ -233,6 +241,9 @@ class PatternGrid(ScrollView, can_focus=True):
         self.playhead = None if pattern is None or row is None else (pattern, row)
         if self.playhead == old:
             return
+        # Only the old and new playhead rows (and the cursor's, when following) change; a
+        # scroll redraws the whole view by itself (ScrollView.watch_scroll_y).
+        rows = [mark[1] for mark in (old, self.playhead) if mark is not None]
         if self.playhead is not None and self.state.follow:
             assert pattern is not None and row is not None
             if pattern != self.state.pattern and pattern in self.song.patterns:
@@ -240,19 +251,19 @@ class PatternGrid(ScrollView, can_focus=True):
                 self.clear_selection()
                 self.refresh_song()
             if row != self.state.row:
+                rows.append(self.state.row)
                 self.cursor.to_row(self.song, row)
+                rows.append(self.state.row)
                 self.post_message(self.CursorMoved())
             self._scroll_to_cursor(center=True)
-            self.refresh()
-            return
-        for mark in (old, self.playhead):
-            if mark is not None and mark[0] == self.state.pattern:
-                self._refresh_row(mark[1])
+        self._refresh_rows(rows)
 
     def clear_selection(self) -> None:
+        had = self.selection is not None
         self.selection = None
         self._anchor = None
-        self.refresh()
+        if had:
+            self.refresh()
 
     def copy(self) -> Clip:
         """Copy the selection (else the cursor's track on the cursor's row) to `clipboard`."""
@@ -351,11 +362,46 @@ class PatternGrid(ScrollView, can_focus=True):
             0 <= row < pattern_length(self.song, self.state.pattern)
         ):
             return Strip.blank(width, self._style("row"))
-        return self._row_strip(row, width)
+        return self._cached_row_strip(row, width)
 
     def notify_style_update(self) -> None:
         self._style_cache.clear()
+        self._invalidate()
         super().notify_style_update()
+
+    def _invalidate(self) -> None:
+        """Forget every drawn row (the song, the layout or the styles changed)."""
+        self._row_cache.clear()
+        self._track_cache.clear()
+        self._cache_revision = self.document.history.revision
+
+    def _row_key(self, row: int, width: int) -> _RowKey:
+        state = self.state
+        selection = self.selection
+        selected = None
+        if selection is not None and selection.row0 <= row <= selection.row1:
+            selected = (selection.track0, selection.track1)
+        cursor = (state.track, self.cursor.field) if row == state.row else None
+        return (
+            state.pattern,
+            self.scroll_offset.x,
+            width,
+            self._row_background(row),
+            cursor,
+            selected,
+            self.hex_rows,
+        )
+
+    def _cached_row_strip(self, row: int, width: int) -> Strip:
+        if self.document.history.revision != self._cache_revision:
+            self._invalidate()
+        key = self._row_key(row, width)
+        cached = self._row_cache.get(row)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        strip = self._row_strip(row, width)
+        self._row_cache[row] = (key, strip)
+        return strip
 
     def _style(self, background: str, foreground: str = "") -> Style:
         """A full style of a row class, with a field class's colour on top (cached)."""
@@ -399,42 +445,94 @@ class PatternGrid(ScrollView, can_focus=True):
         return self._join(head, track, width, self._style("header"))
 
     def _row_strip(self, row: int, width: int) -> Strip:
-        song = self.song
+        """One row: the gutter, then the tracks visible at the horizontal scroll position,
+        clipped here (cheaper than building a Strip and cropping it)."""
         state = self.state
-        pattern = song.patterns[state.pattern]
+        layout = self._layout
         background = self._row_background(row)
-        digits = self._layout.gutter - 2
+        digits = layout.gutter - 2
         number = f"{row:0{digits}X}" if self.hex_rows else f"{row:0{digits}d}"
-        head = Segment(number + " " + TRACK_SEPARATOR, self._style(background, "gutter"))
+        segments = [Segment(number + " " + TRACK_SEPARATOR, self._style(background, "gutter"))]
         selection = self.selection
         selected = (
             selection.tracks() if selection is not None and row in selection.rows() else range(0)
         )
         cursor_field = self.cursor.field if row == state.row else -1
-
-        def track(index: int) -> list[Segment]:
-            t = song.tracks[index]
-            fields = track_fields(t.note_columns, t.effect_columns)
+        left = self.scroll_offset.x
+        right = left + max(0, width - layout.gutter)
+        for index, x in enumerate(layout.track_x):
+            x -= 1  # the track's leading space
+            end = x + layout.track_width[index] + 3
+            if end <= left:
+                continue
+            if x >= right:
+                break
             cell_background = "selection" if index in selected else background
-            gap = self._style(cell_background)
-            track_row = pattern.get(index, row)
-            segments = [Segment(" ", gap)]
-            x = 0
-            for number_, field in enumerate(fields):
-                if field.offset > x:
-                    segments.append(Segment(" " * (field.offset - x), gap))
-                text = field_text(track_row, field)
-                if index == state.track and number_ == cursor_field:
-                    style = self._style("cursor")
-                else:
-                    style = self._style(cell_background, _field_class(field, text))
-                segments.append(Segment(text if text is not None else "." * field.width, style))
-                x = field.offset + field.width
-            segments.append(Segment(" ", gap))
-            segments.append(Segment(TRACK_SEPARATOR, self._style(background, "separator")))
-            return segments
+            field = cursor_field if index == state.track else -1
+            track = self._track_segments(row, index, cell_background, background, field)
+            if x >= left and end <= right:
+                segments.extend(track)
+                continue
+            for segment in track:  # the track cut by an edge of the view
+                text = segment.text
+                after = x + len(text)
+                if after > left and x < right:
+                    if x < left or after > right:
+                        text = text[max(0, left - x) : right - x]
+                    segments.append(Segment(text, segment.style))
+                x = after
+        used = layout.gutter + max(0, min(right, layout.width) - left)
+        if used < width:
+            segments.append(Segment(" " * (width - used), self._style(background)))
+        elif used > width:  # a view narrower than the gutter
+            return Strip(segments).crop(0, width)
+        return Strip(segments, width)
 
-        return self._join(head, track, width, self._style(background))
+    def _track_segments(
+        self, row: int, index: int, cell_background: str, background: str, cursor_field: int
+    ) -> list[Segment]:
+        """One track of one row, ` <fields> │`, runs of one style merged (cached per row and
+        track, like whole rows)."""
+        key = (self.state.pattern, cell_background, background, cursor_field)
+        cached = self._track_cache.get((row, index))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        t = self.song.tracks[index]
+        track_row = self.song.patterns[self.state.pattern].get(index, row)
+        gap = self._style(cell_background)
+        segments: list[Segment] = []
+        text = " "
+        style = gap
+        x = 0
+        for number, field in enumerate(track_fields(t.note_columns, t.effect_columns)):
+            if field.offset > x:
+                pad = " " * (field.offset - x)
+                if style is gap:
+                    text += pad
+                else:
+                    segments.append(Segment(text, style))
+                    text, style = pad, gap
+            value = field_text(track_row, field)
+            if number == cursor_field:
+                field_style = self._style("cursor")
+            else:
+                field_style = self._style(cell_background, _field_class(field, value))
+            shown = value if value is not None else "." * field.width
+            if field_style is style:
+                text += shown
+            else:
+                segments.append(Segment(text, style))
+                text, style = shown, field_style
+            x = field.offset + field.width
+        if style is gap:
+            text += " "
+        else:
+            segments.append(Segment(text, style))
+            text, style = " ", gap
+        segments.append(Segment(text, style))
+        segments.append(Segment(TRACK_SEPARATOR, self._style(background, "separator")))
+        self._track_cache[(row, index)] = (key, segments)
+        return segments
 
     def _row_background(self, row: int) -> str:
         song = self.song
@@ -472,20 +570,37 @@ class PatternGrid(ScrollView, can_focus=True):
             strip = Strip.join([strip, Strip(segments).crop(left - start, left - start + view)])
         return strip.adjust_cell_length(width, fill)
 
-    def _refresh_row(self, row: int) -> None:
-        self.refresh_line(row + 1)
+    def _refresh_rows(self, rows: Iterable[int], *, header: bool = False) -> None:
+        """Redraw the lines of these rows (those on screen) and, asked for, the header line."""
+        top = self.scroll_offset.y
+        height = self.size.height
+        width = max(self.virtual_size.width, self.size.width)
+        lines = {row - top + 1 for row in rows}
+        if header:
+            lines.add(0)
+        regions = [Region(0, y, width, 1) for y in sorted(lines) if 0 <= y < height]
+        if regions:  # refresh() without regions would redraw everything
+            self.refresh(*regions)
 
     # --- layout and scrolling ---------------------------------------------------------------
 
-    def _relayout(self) -> None:
+    def _relayout(self) -> bool:
+        """Recompute the layout and the scrollable size; True when either changed."""
         song = self.song
         digits = row_number_digits(pattern_length(song, self.state.pattern), self.hex_rows)
-        self._layout = GridLayout.of(song, digits)
+        layout = GridLayout.of(song, digits)
         rows = pattern_length(song, self.state.pattern) if song.patterns else 0
-        self.virtual_size = Size(self._layout.gutter + self._layout.width, rows + 1)
+        size = Size(layout.gutter + layout.width, rows + 1)
+        changed = layout != self._layout or size != self.virtual_size
+        self._layout = layout
+        self.virtual_size = size
+        if changed:
+            self._invalidate()
+        return changed
 
     def watch_hex_rows(self) -> None:
         self._relayout()
+        self._invalidate()
         self.refresh()
 
     def on_resize(self) -> None:
@@ -524,10 +639,12 @@ class PatternGrid(ScrollView, can_focus=True):
     # --- moving -----------------------------------------------------------------------------
 
     def _move(self, how: Callable[[Song], None]) -> None:
-        before = (self.state.track, self.state.row)
+        """Move the cursor and redraw the two rows it left and reached (the header too when
+        the track changed); a scroll redraws everything by itself (ScrollView.watch_scroll_y)."""
+        track, row = before = (self.state.track, self.state.row)
         how(self.song)
-        self.refresh()
         self._scroll_to_cursor()
+        self._refresh_rows((row, self.state.row), header=track != self.state.track)
         if before != (self.state.track, self.state.row):
             self.post_message(self.CursorMoved())
 
@@ -796,8 +913,9 @@ class PatternGrid(ScrollView, can_focus=True):
         edits.write_effect_field(song, *self._at, field.column, name, value)  # type: ignore[arg-type]
 
     def _edit_cell(self, label: str, change: Callable[[Song], Any]) -> bool:
-        """An edit of the cursor's track on the cursor's pattern."""
-        return self._edit(label, [(self.state.pattern, self.state.track)], change)
+        """An edit of the cursor's track on the cursor's pattern, on the cursor's row only."""
+        state = self.state
+        return self._edit(label, [(state.pattern, state.track)], change, row=state.row)
 
     def _edit(
         self,
@@ -806,8 +924,17 @@ class PatternGrid(ScrollView, can_focus=True):
         change: Callable[[Song], Any],
         *,
         song_wide: bool = False,
+        row: int | None = None,
     ) -> bool:
         """Run `change` as one undoable step; tell the app when it changed something.
+
+        Args:
+            label: the undo step's name.
+            scope: the (pattern, track) pairs `change` may write.
+            change: the edit.
+            song_wide: `change` may change anything.
+            row: `change` writes this row of the current pattern only: just its line is
+                redrawn.
 
         Returns:
             False when the edit was refused (the musician hears a bell and reads why).
@@ -815,6 +942,7 @@ class PatternGrid(ScrollView, can_focus=True):
         scope = list(scope)
         history = self.document.history
         revision = history.revision
+        current = revision == self._cache_revision
         try:
             with history.edit(label, tracks=scope, song_wide=song_wide) as song:
                 change(song)
@@ -822,8 +950,18 @@ class PatternGrid(ScrollView, can_focus=True):
             self.app.bell()
             self.notify(str(exc), severity="warning", timeout=3)
             return False
-        self._relayout()
-        self.refresh()
+        if history.revision == revision:
+            pass  # nothing changed: nothing to redraw
+        elif not self._relayout() and row is not None and current and not song_wide:
+            # One row changed and the cache was up to date before: keep the other rows.
+            self._row_cache.pop(row, None)
+            for track in range(len(self.song.tracks)):
+                self._track_cache.pop((row, track), None)
+            self._cache_revision = history.revision
+            self._refresh_rows((row,))
+        else:
+            self._invalidate()
+            self.refresh()
         if history.revision != revision:
             changed = None if song_wide else frozenset(pattern for pattern, _ in scope)
             self.post_message(self.Edited(changed))
