@@ -7,7 +7,17 @@ import sys
 
 from tests.conftest import REPO
 
-CORE = ("tracker.model", "tracker.engine", "tracker.dsp", "tracker.render", "tracker.midi")
+# live/ and audio/ too: audio imports sounddevice only inside functions, when a stream opens.
+CORE = (
+    "tracker.model",
+    "tracker.engine",
+    "tracker.dsp",
+    "tracker.render",
+    "tracker.midi",
+    "tracker.session",
+    "tracker.live",
+    "tracker.audio",
+)
 
 
 def test_core_imports_neither_textual_nor_sounddevice():
@@ -25,3 +35,15 @@ def test_core_imports_neither_textual_nor_sounddevice():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]", f"{modules} pulled in: {result.stdout}"
+
+
+def test_the_app_module_does_not_load_the_audio_engine_before_its_first_frame():
+    # Start-up: numba and the instruments load in a worker after the first frame.
+    code = (
+        "import sys, tracker.ui.app\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'sounddevice')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout

@@ -8,7 +8,6 @@ the app then hands the transport a new snapshot and refreshes the other views.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header
 
+from tracker.live import collector
 from tracker.model import edits
 from tracker.model.errors import TrackerError
 from tracker.session.document import Document, load_recovery
@@ -95,6 +95,8 @@ class TrackerApp(App[None]):
         self._status_text = "audio: starting…" if transport_factory else "audio: off"
         self._update_queued = False
         self._pending_changed: frozenset[int] | None = frozenset()
+        self._collector = collector.CollectorGuard()
+        self._was_playing = False
 
     # --- layout -------------------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class TrackerApp(App[None]):
     def _transport_built(self, transport: Transport | None) -> None:
         self.transport = transport
         self._status_text = "audio: off" if transport is None else ""
-        _settle_garbage_collector()
+        collector.settle()
         self.transport_ready.set()
 
     def _transport_failed(self, message: str) -> None:
@@ -174,6 +176,13 @@ class TrackerApp(App[None]):
         playing = status is not None and status.playing
         if playing and status is not None:
             self._follow(status.order_index, status.pattern, status.row)
+        if playing != self._was_playing:
+            self._was_playing = playing
+            if playing:
+                self._collector.playing()
+            else:
+                # Catch up on garbage once the release tail is surely over.
+                self.set_timer(2.0, self._collect_if_stopped)
         view = TransportView(
             playing=playing,
             looping=bool(status and status.looping),
@@ -204,6 +213,10 @@ class TrackerApp(App[None]):
             self._refresh_editors()
         editor = self._editor()
         editor.set_playhead(pattern, row)
+
+    def _collect_if_stopped(self) -> None:
+        if not self._was_playing:
+            self._collector.stopped()
 
     def _update_title(self) -> None:
         path = self.document.path
@@ -462,7 +475,7 @@ class TrackerApp(App[None]):
             view.document = document
         self._update_title()
         self.song_changed(None)
-        _settle_garbage_collector()
+        collector.settle()
 
     def _unless_unsaved(self, then: Callable[[], object]) -> None:
         """Run `then`, after asking what to do with unsaved changes, if there are any."""
@@ -520,13 +533,3 @@ class TrackerApp(App[None]):
         from tracker.ui.palette import palette_commands
 
         yield from palette_commands(self)
-
-
-def _settle_garbage_collector() -> None:
-    """Move everything alive now (the app's widgets, the song, the engine) out of the garbage
-    collector's sight. A full collection walks every tracked object while holding the GIL; with
-    the UI's objects in it, it took up to 110 ms, and the audio callback, which needs the GIL
-    for its copy, missed its 10.7 ms deadline (18 device under-runs in 15 s of playing while
-    editing; 0 after freezing — /tmp experiments recorded in docs/DESIGN.md)."""
-    gc.collect()
-    gc.freeze()
