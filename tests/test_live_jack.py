@@ -25,10 +25,11 @@ RECORD_SECONDS = 3.0
 PLAYER = """
 import sys, time
 from tracker.live import Transport
+from tracker.live.remote import RemoteTransport
 from tracker.model.serialize import load_song
 from tracker.paths import demo_song
 
-transport = Transport(load_song(demo_song()), rate=48000, block=512)
+transport = {cls}(load_song(demo_song()), rate=48000, block=512)
 print("open", transport.status().audio, flush=True)
 sys.stdin.readline()
 transport.play()
@@ -88,11 +89,13 @@ def best_lag(recorded: np.ndarray, reference: np.ndarray) -> int:
     return lag if lag < size - len(reference) else lag - size
 
 
-def test_jack_recording_is_the_offline_render(jack_server, tmp_path):
+@pytest.mark.parametrize("cls", ["Transport", "RemoteTransport"])
+def test_jack_recording_is_the_offline_render(jack_server, tmp_path, cls):
+    # RemoteTransport: the engine and the PortAudio client live in a child process.
     jack_rec = require_program("jack_rec")
     env = jack_server
     player = subprocess.Popen(
-        [sys.executable, "-c", PLAYER],
+        [sys.executable, "-c", PLAYER.format(cls=cls)],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

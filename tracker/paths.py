@@ -10,6 +10,8 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 
+MIDI_SUFFIXES = (".mid", ".midi", ".smf")  # files opened by importing them
+
 
 def _data_dir(name: str) -> Path:
     installed = _PACKAGE / "_data" / name

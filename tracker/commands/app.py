@@ -13,7 +13,7 @@ from tracker.model.errors import TrackerError
 from tracker.paths import demo_song
 
 if TYPE_CHECKING:
-    from tracker.live.transport import Transport
+    from tracker.live.remote import RemoteTransport
     from tracker.session.document import Document
 
 
@@ -47,7 +47,6 @@ def run_app(args: argparse.Namespace) -> int:
     from tracker.ui.app import TrackerApp
 
     recovery = pending_recovery(document.path)
-    search_dirs = instrument_dirs(document.path or demo_song())
     device = args.audio_device
     if device is not None:
         # Asked for by name: a wrong name is bad input, said before the app starts.
@@ -58,10 +57,13 @@ def run_app(args: argparse.Namespace) -> int:
         with contextlib.suppress(AudioUnavailable):
             find_output_device(device)
 
-    def transport_factory(doc: Document) -> Transport:
-        from tracker.live.transport import Transport
+    def transport_factory(doc: Document) -> RemoteTransport:
+        # The engine and the audio callback in a process of their own: the UI's garbage
+        # collections and GIL never delay them (docs/DESIGN.md, under-runs measured).
+        from tracker.live.remote import RemoteTransport
 
-        return Transport(doc.song, device=device, search_dirs=search_dirs)
+        source = doc.path or doc.imported_from or demo_song()
+        return RemoteTransport(doc.song, device=device, search_dirs=instrument_dirs(source))
 
     app = TrackerApp(
         document,
@@ -69,5 +71,13 @@ def run_app(args: argparse.Namespace) -> int:
         autosave_seconds=args.autosave,
         recovery=recovery,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        # An exception that ended the app: whatever was not saved goes to the recovery file.
+        if app.return_code not in (0, None) and app.document.dirty:
+            with contextlib.suppress(TrackerError):
+                app.document.autosave()
+    if app.return_code:
+        raise TrackerError("the app stopped on an error (unsaved edits are in the recovery file)")
     return 0

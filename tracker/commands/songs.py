@@ -6,9 +6,7 @@ from pathlib import Path
 
 from tracker.model.errors import TrackerError
 from tracker.model.song import Song
-from tracker.paths import demo_song
-
-MIDI_SUFFIXES = (".mid", ".midi", ".smf")
+from tracker.paths import MIDI_SUFFIXES, demo_song
 
 
 def open_song(path: Path | None) -> tuple[Song, Path]:

@@ -112,6 +112,7 @@ class Engine:
         self.order_index = command.order_index
         self.playing = True
         self.tail_left = 0
+        self.error = ""  # a new session: an earlier failure is no longer the news
 
     def _audition(self, command: Audition) -> None:
         start = self.frames

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.audio.output import AudioUnavailable, open_output
@@ -21,6 +20,7 @@ from tracker.dsp.library import InstrumentLibrary
 from tracker.live.commands import Audition, Play, Stop, Update
 from tracker.live.engine import Engine, EngineThread
 from tracker.live.mixing import LiveRenderer, track_layout, track_preset, warm_up
+from tracker.live.status import TransportStatus
 from tracker.live.stream import SongStream
 from tracker.model.copying import copy_song
 from tracker.model.errors import TrackerError
@@ -33,20 +33,7 @@ LOOKAHEAD = 4096
 # that much per wake-up. 1 ms keeps the engine's wake-ups prompt (see ARCHITECTURE rule 6).
 SWITCH_INTERVAL = 0.001
 
-
-@dataclass(frozen=True, slots=True)
-class TransportStatus:
-    playing: bool
-    order_index: int  # order-list position of the row being heard (output latency taken off)
-    pattern: int  # its pattern id
-    row: int  # the row being heard
-    tick: int  # song tick being heard
-    bpm: float  # tempo at that point
-    looping: bool
-    underruns: int  # output under-runs since the transport opened
-    audio: str  # "JACK · 48000 Hz · 512" / "no audio: PortAudio library not found" / …
-    audio_ok: bool
-    voices: int  # active synth voices
+__all__ = ["LOOKAHEAD", "Transport", "TransportStatus", "wait_until_stopped"]
 
 
 class Transport:

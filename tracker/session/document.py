@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 
 from tracker.atomic import write_bytes_atomic
-from tracker.commands.songs import MIDI_SUFFIXES
 from tracker.model.errors import TrackerError
 from tracker.model.history import History
 from tracker.model.serialize import dumps, load_song, save_song
 from tracker.model.song import Song
+from tracker.paths import MIDI_SUFFIXES
 
 RECOVERY_SUFFIX = ".recovery"
 UNTITLED_RECOVERY = "untitled.song" + RECOVERY_SUFFIX

@@ -21,9 +21,10 @@ from textual.widgets import ContentSwitcher, Footer, Header
 from tracker.live import collector
 from tracker.model import edits
 from tracker.model.errors import TrackerError
-from tracker.session.document import Document, load_recovery
-from tracker.ui.dialogs import ChoiceScreen, PathScreen
+from tracker.session.document import Document
+from tracker.ui.dialogs import PathScreen
 from tracker.ui.edit_state import EditState
+from tracker.ui.file_actions import FileActions
 from tracker.ui.help_screen import HelpScreen
 from tracker.ui.order_list import OrderList
 from tracker.ui.pattern_grid import PatternGrid
@@ -32,13 +33,17 @@ from tracker.ui.track_list import TrackList
 from tracker.ui.transport_bar import TransportBar, TransportView
 
 if TYPE_CHECKING:
+    from tracker.live.remote import RemoteTransport
     from tracker.live.transport import Transport
 
-TransportFactory = Callable[[Document], "Transport | None"]
+    # In-process (tests) or in a process of its own (the program): the same API.
+    Playback = Transport | RemoteTransport
+
+TransportFactory = Callable[[Document], "Playback | None"]
 STATUS_HZ = 20
 
 
-class TrackerApp(App[None]):
+class TrackerApp(FileActions, App[None]):
     """The whole program's UI. Build it with `make_app` (cli) or directly in tests."""
 
     TITLE = "tracker"
@@ -58,7 +63,7 @@ class TrackerApp(App[None]):
         Binding("ctrl+z", "undo", "Undo", show=True),
         Binding("ctrl+y", "redo", "Redo"),
         Binding("ctrl+s", "save", "Save", show=True),
-        Binding("ctrl+shift+s", "save_as", "Save as…"),
+        Binding("ctrl+w", "save_as", "Save as…"),
         Binding("ctrl+o", "open", "Open…"),
         Binding("ctrl+g", "resize_pattern", "Resize pattern…"),
         Binding("less_than_sign", "bpm(-1)", "Tempo −1 BPM"),
@@ -87,7 +92,7 @@ class TrackerApp(App[None]):
         super().__init__()
         self.document = document
         self.state = EditState(pattern=document.song.order[0] if document.song.order else 0)
-        self.transport: Transport | None = None
+        self.transport: Playback | None = None
         self.transport_factory = transport_factory
         self.autosave_seconds = autosave_seconds
         self.recovery = recovery
@@ -97,6 +102,7 @@ class TrackerApp(App[None]):
         self._pending_changed: frozenset[int] | None = frozenset()
         self._collector = collector.CollectorGuard()
         self._was_playing = False
+        self._quitting = False
 
     # --- layout -------------------------------------------------------------------------
 
@@ -130,32 +136,46 @@ class TrackerApp(App[None]):
 
     def on_mount(self) -> None:
         self.grid.focus()
-        self._update_title()
+        self.update_title()
         self._show_status()
         self.set_interval(1 / STATUS_HZ, self._show_status)
         if self.autosave_seconds > 0:
-            self.set_interval(self.autosave_seconds, self._autosave)
+            self.set_interval(self.autosave_seconds, self.autosave_now)
         if self.transport_factory is not None:
             # After the first frame: the engine's imports (numba) take longer than a frame.
             self.call_after_refresh(self._start_transport)
         else:
             self.transport_ready.set()
         if self.recovery is not None:
-            self.call_after_refresh(self._offer_recovery, self.recovery)
+            self.call_after_refresh(self.offer_recovery, self.recovery)
 
     def _start_transport(self) -> None:
-        self.run_worker(self._build_transport, thread=True, exclusive=True, group="transport")
+        self.transport_ready.clear()
+        self._status_text = "audio: starting…"
+        document = self.document
+        self.run_worker(
+            lambda: self._build_transport(document), thread=True, exclusive=True, group="transport"
+        )
 
-    def _build_transport(self) -> None:
+    def _build_transport(self, document: Document) -> None:
         assert self.transport_factory is not None
         try:
-            transport = self.transport_factory(self.document)
-        except TrackerError as exc:
-            self.call_from_thread(self._transport_failed, str(exc))
+            transport = self.transport_factory(document)
+        except Exception as exc:  # any failure of the audio side leaves the editor running
+            self.call_from_thread(self._transport_failed, str(exc) or type(exc).__name__)
             return
-        self.call_from_thread(self._transport_built, transport)
+        try:
+            self.call_from_thread(self._transport_built, transport, document)
+        except RuntimeError:  # the app ended while the engine was starting
+            if transport is not None:
+                transport.close()
 
-    def _transport_built(self, transport: Transport | None) -> None:
+    def _transport_built(self, transport: Playback | None, document: Document) -> None:
+        if self._quitting or document is not self.document:
+            # Quit, or another song opened, while the engine was starting: not needed now.
+            if transport is not None:
+                transport.close()
+            return
         self.transport = transport
         self._status_text = "audio: off" if transport is None else ""
         collector.settle()
@@ -165,6 +185,11 @@ class TrackerApp(App[None]):
         self._status_text = f"no audio: {message}"
         self.notify(message, title="Audio", severity="error")
         self.transport_ready.set()
+
+    def _close_transport(self) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            transport.close()
 
     # --- status -------------------------------------------------------------------------
 
@@ -218,7 +243,7 @@ class TrackerApp(App[None]):
         if not self._was_playing:
             self._collector.stopped()
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
         path = self.document.path
         self.title = self.document.song.title
         self.sub_title = path.name if path is not None else "untitled"
@@ -335,9 +360,8 @@ class TrackerApp(App[None]):
         if self.transport is None:
             self.notify(self._status_text or "no playback", severity="warning")
             return
-        self._update_queued = False
+        self._flush_transport_update()  # edits not handed over yet go first
         try:
-            self.transport.update(self.document.song, None)
             self.transport.play(order_index, row, loop=loop)
         except TrackerError as exc:
             self.notify(str(exc), title="Playback", severity="error")
@@ -412,58 +436,9 @@ class TrackerApp(App[None]):
 
         self.push_screen(PathScreen("Rows in this pattern (1–512):", str(length)), resize)
 
-    # --- files ------------------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if self.document.path is None or self.document.path.suffix.lower() != ".song":
-            self.action_save_as()
-            return
-        self._save(None)
-
-    def action_save_as(self) -> None:
-        current = self.document.path
-        suggestion = str(current.with_suffix(".song")) if current is not None else "untitled.song"
-
-        def chosen(answer: str | None) -> None:
-            if answer is not None:
-                self._save(Path(answer).expanduser())
-
-        self.push_screen(PathScreen("Save the song as:", suggestion), chosen)
-
-    def _save(self, path: Path | None) -> bool:
-        try:
-            saved = self.document.save(path)
-        except TrackerError as exc:
-            self.notify(str(exc), title="Not saved", severity="error", timeout=8)
-            return False
-        self._update_title()
-        self.notify(f"saved {saved.name}", timeout=2)
-        self._show_status()
-        return True
-
-    def _autosave(self) -> None:
-        try:
-            self.document.autosave()
-        except TrackerError as exc:
-            self.notify(str(exc), title="Autosave failed", severity="warning")
-
-    def action_open(self) -> None:
-        def chosen(answer: str | None) -> None:
-            if answer is None:
-                return
-            try:
-                document = Document.open(Path(answer).expanduser())
-            except TrackerError as exc:
-                self.notify(str(exc), title="Not opened", severity="error", timeout=8)
-                return
-            self.replace_document(document)
-
-        self._unless_unsaved(
-            lambda: self.push_screen(PathScreen("Open a song or MIDI file:"), chosen)
-        )
-
     def replace_document(self, document: Document) -> None:
-        """Edit another song: every view and the transport switch to it."""
+        """Edit another song: every view switches to it, and so does playback (a transport of
+        its own, which finds the presets beside the new song)."""
         self.action_stop()
         self.document = document
         song = document.song
@@ -473,59 +448,27 @@ class TrackerApp(App[None]):
         self.state.row = 0
         for view in self._views():
             view.document = document
-        self._update_title()
+        self.update_title()
         self.song_changed(None)
+        if self.transport_factory is not None:
+            self._close_transport()
+            self._start_transport()
         collector.settle()
 
-    def _unless_unsaved(self, then: Callable[[], object]) -> None:
-        """Run `then`, after asking what to do with unsaved changes, if there are any."""
-        if not self.document.dirty:
-            then()
-            return
-
-        def answered(choice: str | None) -> None:
-            if choice == "save":
-                if self.document.path is None:
-                    self.action_save_as()
-                    return
-                if not self._save(None):
-                    return
-            if choice in ("save", "discard"):
-                then()
-
-        name = self.document.path.name if self.document.path else "the untitled song"
-        question = f"Save the changes to {name}?"
-        choices = [("save", "Save"), ("discard", "Discard changes"), ("cancel", "Cancel")]
-        self.push_screen(ChoiceScreen(question, choices), answered)
-
-    def _offer_recovery(self, recovery: Path) -> None:
-        def answered(choice: str | None) -> None:
-            if choice == "recover":
-                try:
-                    document = load_recovery(self.document.path, recovery)
-                except TrackerError as exc:
-                    self.notify(str(exc), title="Not recovered", severity="error", timeout=8)
-                    return
-                self.replace_document(document)
-                self.notify(f"recovered unsaved edits from {recovery.name}")
-            elif choice == "discard":
-                self.document.discard_recovery()
-
-        question = (
-            f"{recovery} holds edits newer than the song (the program stopped before saving)."
-            " Recover them?"
-        )
-        choices = [("recover", "Recover"), ("discard", "Set it aside"), ("later", "Later")]
-        self.push_screen(ChoiceScreen(question, choices), answered)
+    # --- quitting ---------------------------------------------------------------------------
 
     def action_quit_app(self) -> None:
-        self._unless_unsaved(self._close_and_exit)
+        self.unless_unsaved(self._close_and_exit)
 
     def _close_and_exit(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
+        self._quitting = True
+        self._close_transport()
         self.exit()
+
+    def on_unmount(self) -> None:
+        # However the app ends (quit, an exception in a handler), playback stops with it.
+        self._quitting = True
+        self._close_transport()
 
     # --- command palette ---------------------------------------------------------------------
 

@@ -81,8 +81,9 @@ class OrderList(DataTable):
         with self.document.history.edit(label, song_wide=True) as song:
             change(song)
         order = self.document.song.order
-        self.state.order_index = min(self.state.order_index, len(order) - 1)
-        self.state.pattern = order[self.state.order_index]
+        self.state.order_index = max(min(self.state.order_index, len(order) - 1), 0)
+        if order:
+            self.state.pattern = order[self.state.order_index]
         self.refresh_song()
         self.post_message(self.Edited(None))
         self.post_message(self.PositionChosen())
@@ -92,6 +93,9 @@ class OrderList(DataTable):
 
     def action_step_pattern(self, delta: int) -> None:
         song = self.document.song
+        if not song.order or not song.patterns:
+            self.app.bell()
+            return
         ids = sorted(song.patterns)
         current = song.order[self.state.order_index]
         position = ids.index(current) if current in ids else 0
@@ -100,12 +104,21 @@ class OrderList(DataTable):
         self._edit("order", lambda s: edits.order_set(s, index, new))
 
     def action_insert(self) -> None:
+        order = self.document.song.order
+        if not order:  # an empty arrangement: start it with the pattern being edited
+            pid = self.state.pattern
+            if pid in self.document.song.patterns:
+                self._edit("insert position", lambda s: edits.order_insert(s, 0, pid))
+            return
         index = self.state.order_index
-        pid = self.document.song.order[index]
+        pid = order[index]
         self._edit("insert position", lambda s: edits.order_insert(s, index + 1, pid))
         self.state.order_index = index + 1
         self.move_cursor(row=index + 1, animate=False)
 
     def action_delete(self) -> None:
+        if len(self.document.song.order) <= 1:
+            self.app.bell()  # the song keeps one position: there would be nothing to play
+            return
         index = self.state.order_index
         self._edit("delete position", lambda s: edits.order_delete(s, index))

@@ -10,7 +10,7 @@ from textual.app import SystemCommand
 
 from tracker.model.copying import copy_song
 from tracker.model.errors import TrackerError
-from tracker.ui.dialogs import PathScreen
+from tracker.ui.file_actions import suggested_path
 
 if TYPE_CHECKING:
     from tracker.ui.app import TrackerApp
@@ -39,7 +39,7 @@ def palette_commands(app: TrackerApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Undo", "undo the last edit (ctrl+z)", app.action_undo)
     yield SystemCommand("Redo", "redo what was undone (ctrl+y)", app.action_redo)
     yield SystemCommand("Save", "save the song (ctrl+s)", app.action_save)
-    yield SystemCommand("Save as…", "save under another name", app.action_save_as)
+    yield SystemCommand("Save as…", "save under another name (ctrl+w)", app.action_save_as)
     yield SystemCommand("Open…", "open a song or a MIDI file (ctrl+o)", app.action_open)
     yield SystemCommand(
         "Render to WAV…", "render the song offline to a WAV file", lambda: _render(app)
@@ -104,17 +104,6 @@ def _toggle_follow(app: TrackerApp) -> None:
     app.notify("following playback" if app.state.follow else "not following playback")
 
 
-def _ask_path(app: TrackerApp, question: str, suffix: str, then: Callable[[Path], None]) -> None:
-    current = app.document.path
-    suggestion = str(current.with_suffix(suffix)) if current is not None else f"untitled{suffix}"
-
-    def answered(answer: str | None) -> None:
-        if answer is not None:
-            then(Path(answer).expanduser())
-
-    app.push_screen(PathScreen(question, suggestion), answered)
-
-
 def _render(app: TrackerApp) -> None:
     def start(out: Path) -> None:
         song = copy_song(app.document.song)  # the render reads a copy: editing goes on meanwhile
@@ -136,7 +125,9 @@ def _render(app: TrackerApp) -> None:
 
         app.run_worker(work, thread=True, group="render")
 
-    _ask_path(app, "Render the song to WAV file:", ".wav", start)
+    app.ask_path(
+        "Render the song to WAV file:", suggested_path(app.document, ".wav"), start, protect=True
+    )
 
 
 def _export(app: TrackerApp) -> None:
@@ -150,4 +141,6 @@ def _export(app: TrackerApp) -> None:
             return
         app.notify(f"exported {out}")
 
-    _ask_path(app, "Export the song as a MIDI file:", ".mid", start)
+    app.ask_path(
+        "Export the song as a MIDI file:", suggested_path(app.document, ".mid"), start, protect=True
+    )

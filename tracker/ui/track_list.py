@@ -118,21 +118,33 @@ class TrackList(DataTable):
         self.refresh_song()
         self.post_message(self.Edited(None))
 
+    def _current(self) -> Track | None:
+        tracks = self.document.song.tracks
+        return tracks[self.state.track] if 0 <= self.state.track < len(tracks) else None
+
     def action_mute(self) -> None:
-        track = self.document.song.tracks[self.state.track]
+        track = self._current()
+        if track is None:
+            return
         self._change("mute" if not track.mute else "unmute", mute=not track.mute)
 
     def action_solo(self) -> None:
-        track = self.document.song.tracks[self.state.track]
+        track = self._current()
+        if track is None:
+            return
         self._change("solo" if not track.solo else "unsolo", solo=not track.solo)
 
     def action_volume(self, delta: float) -> None:
-        track = self.document.song.tracks[self.state.track]
+        track = self._current()
+        if track is None:
+            return
         volume = max(edits.MIN_VOLUME_DB, min(edits.MAX_VOLUME_DB, track.volume_db + delta))
         self._change("volume", volume_db=volume)
 
     def action_pan(self, delta: float) -> None:
-        track = self.document.song.tracks[self.state.track]
+        track = self._current()
+        if track is None:
+            return
         self._change("pan", pan=round(max(-1.0, min(1.0, track.pan + delta)), 2))
 
     def action_edit_track(self) -> None:
