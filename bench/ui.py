@@ -7,7 +7,9 @@ Prints:
 - key latency on a 64-row × 16-track pattern full of notes: key written to the pty → the end of
   the screen update it caused (p50/p99/max over --keys presses of cursor moves and note entry);
 - under-runs: the app playing the demo through a JACK dummy server (512 frames / 48 kHz) for
-  --seconds while the grid scrolls and notes are typed (read off the transport bar, in tmux);
+  --seconds while the grid scrolls and notes are typed (read off the transport bar, in tmux),
+  with the engine in its own process (the app's default) and, for comparison, in the UI's;
+  jackd's own log says whether a late client (us) or the dummy driver caused each x-run;
 - voices: the same with a song that holds 64+ synth voices at once.
 Figures go to docs/PERFORMANCE.md. The machine is shared: compare runs made together.
 """
@@ -138,7 +140,17 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def under_runs(song: Path, seconds: float, label: str) -> None:
+EDITING_KEYS = ["Down"] * 6 + ["z", "x", "Up", "Up", "Tab", "Down", "c", "BTab"]
+SCROLLING_KEYS = ["Down"] * 6 + ["Up", "Up", "Tab", "Down", "BTab"]
+
+
+def under_runs(
+    song: Path,
+    seconds: float,
+    label: str,
+    keys: list[str] = EDITING_KEYS,
+    engine: str = "process",
+) -> None:
     """Play `song` in the app on a JACK dummy server while scrolling and typing; print the
     transport bar's under-run count and voices."""
     if not (shutil.which("jackd") and shutil.which("tmux")):
@@ -146,11 +158,12 @@ def under_runs(song: Path, seconds: float, label: str) -> None:
         return
     server = f"bench{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "JACK_DEFAULT_SERVER": server, "JACK_NO_AUDIO_RESERVATION": "1"}
+    jack_log = tempfile.NamedTemporaryFile("w+", suffix=".jackd.log")  # noqa: SIM115
     jackd = subprocess.Popen(
         ["jackd", "-n", server, "-d", "dummy", "-r", "48000", "-p", "512"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=jack_log,
+        stderr=subprocess.STDOUT,
     )
     socket = f"bench-{uuid.uuid4().hex[:6]}"
     tmux = ["tmux", "-L", socket]
@@ -168,6 +181,8 @@ def under_runs(song: Path, seconds: float, label: str) -> None:
                 "50",
                 "-e",
                 f"JACK_DEFAULT_SERVER={server}",
+                "-e",
+                f"TRACKER_ENGINE={'inprocess' if engine == 'inprocess' else 'process'}",
                 command,
             ],
             check=True,
@@ -181,7 +196,6 @@ def under_runs(song: Path, seconds: float, label: str) -> None:
             ).stdout
         subprocess.run([*tmux, "send-keys", "F6"])  # loop the pattern: playback never ends
         started = time.monotonic()
-        keys = ["Down"] * 6 + ["z", "x", "Up", "Up", "Tab", "Down", "c", "BTab"]
         i = 0
         max_voices = 0
         while time.monotonic() - started < seconds:
@@ -200,10 +214,16 @@ def under_runs(song: Path, seconds: float, label: str) -> None:
         ).stdout
         xruns = re.search(r"Xruns (\d+)", screen)
         audio = re.search(r"♪ ([^X]*)Xruns", screen)
+        jack_log.seek(0)
+        log = jack_log.read().lower()
+        # jackd's own account: a client that was late, or the (dummy) driver itself late.
+        late_client = log.count("was not finished") + log.count("was not run")
+        driver = log.count("xrun") - late_client
         print(
             f"{label}: {seconds:.0f} s playing, {i} keys sent: under-runs"
             f" {xruns.group(1) if xruns else '?'}; most voices seen {max_voices};"
-            f" audio: {audio.group(1).strip() if audio else '?'}"
+            f" audio: {audio.group(1).strip() if audio else '?'};"
+            f" jackd saw {late_client} late-client and {max(driver, 0)} other x-run reports"
         )
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
@@ -247,10 +267,14 @@ def main() -> None:
         )
         if not args.skip_audio:
             demo = REPO / "patterns" / "demo.song"
-            under_runs(demo, args.seconds, "demo while scrolling and typing")
             voices = Path(tmp) / "voices.song"
             save_song(chord_song(), voices)
-            under_runs(voices, args.seconds, "80 pad voices while scrolling and typing")
+            # The app's engine in its own process (the default) and, for comparison in the
+            # same run, in the UI's process.
+            for engine in ("process", "inprocess"):
+                where = "own process" if engine == "process" else "UI's process"
+                under_runs(demo, args.seconds, f"demo, engine in {where}", engine=engine)
+            under_runs(voices, args.seconds, "80 pad voices, engine in own process")
 
 
 if __name__ == "__main__":

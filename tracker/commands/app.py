@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from tracker.paths import demo_song
 
 if TYPE_CHECKING:
     from tracker.live.remote import RemoteTransport
+    from tracker.live.transport import Transport
     from tracker.session.document import Document
 
 
@@ -57,13 +59,19 @@ def run_app(args: argparse.Namespace) -> int:
         with contextlib.suppress(AudioUnavailable):
             find_output_device(device)
 
-    def transport_factory(doc: Document) -> RemoteTransport:
+    # TRACKER_ENGINE=inprocess runs the engine in the app's own process: for comparison in
+    # bench/ui.py and for debugging; the default keeps it in a process of its own.
+    in_process = os.environ.get("TRACKER_ENGINE") == "inprocess"
+
+    def transport_factory(doc: Document) -> RemoteTransport | Transport:
         # The engine and the audio callback in a process of their own: the UI's garbage
         # collections and GIL never delay them (docs/DESIGN.md, under-runs measured).
         from tracker.live.remote import RemoteTransport
+        from tracker.live.transport import Transport
 
         source = doc.path or doc.imported_from or demo_song()
-        return RemoteTransport(doc.song, device=device, search_dirs=instrument_dirs(source))
+        engine = Transport if in_process else RemoteTransport
+        return engine(doc.song, device=device, search_dirs=instrument_dirs(source))
 
     app = TrackerApp(
         document,

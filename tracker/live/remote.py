@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from tracker.live.collector import CollectorGuard
 from tracker.live.status import TransportStatus
 from tracker.model.copying import copy_pattern, copy_tracks
 from tracker.model.errors import TrackerError
@@ -35,6 +36,7 @@ START_TIMEOUT = 60.0  # the child's first start compiles the synth with numba
 CLOSE_TIMEOUT = 2.0
 STATUS_PERIOD = 1 / 30  # how often the child reports where playback is
 POLL_SECONDS = 0.02
+QUIET_BEFORE_COLLECTING = 2.0  # seconds after a stop before the child catches up on garbage
 
 
 # -- edits as deltas ----------------------------------------------------------------------------
@@ -317,6 +319,21 @@ def _real_stderr() -> Iterator[None]:
         sys.stderr = replaced
 
 
+def _ask_for_priority() -> None:
+    """Ask the kernel to run this process before the UI when both want a core.
+
+    The audio callback runs at JACK's real-time priority but needs this process's GIL, which
+    the engine thread may hold; if the scheduler parks the engine thread behind the UI's
+    busy Python, the callback waits with it (priority inversion). A lower nice value keeps
+    the engine thread on a core. Needs the privilege to lower it (root, or CAP_SYS_NICE);
+    without it nothing changes.
+    """
+    import os
+
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+
+
 def _quiet_on_a_terminal() -> None:
     """On a terminal the parent's screen is a TUI: what libjack, PortAudio or ALSA print on
     stderr would scribble over it. Send the child's output to a log file instead."""
@@ -343,6 +360,7 @@ def serve(conn: Connection, song: Song, options: dict[str, Any]) -> None:
     # Ctrl+C belongs to the parent: it decides when the audio stops (and sends "close").
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_on_a_terminal()
+    _ask_for_priority()
     try:
         from tracker.live.collector import settle
         from tracker.live.transport import LOOKAHEAD, Transport
@@ -381,6 +399,11 @@ class _Server:
         self.stale: frozenset[int] | None = frozenset()
         self.error = ""  # why the last update was refused
         self.seq = 0
+        # Every edit re-sequences here and leaves garbage; a full collection would hold this
+        # process's GIL while the audio callback waits for it. None while playing; after a
+        # stop, the moment a collection becomes harmless.
+        self.collector = CollectorGuard()
+        self.quiet_since: float | None = None
 
     def run(self) -> None:
         due = time.monotonic()
@@ -398,8 +421,20 @@ class _Server:
                         break
             now = time.monotonic()
             if answered or now >= due:
-                self.conn.send(("status", self.seq, self.status()))
+                status = self.status()
+                self.conn.send(("status", self.seq, status))
                 due = now + STATUS_PERIOD
+                self.guard_collections(status.playing, now)
+
+    def guard_collections(self, playing: bool, now: float) -> None:
+        if playing:
+            self.collector.playing()
+            self.quiet_since = None
+        elif self.collector.suspended:
+            if self.quiet_since is None:
+                self.quiet_since = now
+            elif now - self.quiet_since > QUIET_BEFORE_COLLECTING:  # the release tail is over
+                self.collector.stopped()
 
     def dispatch(self, name: str, args: tuple[Any, ...]) -> None:
         transport = self.transport
