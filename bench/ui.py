@@ -218,17 +218,53 @@ def under_runs(
         log = jack_log.read().lower()
         # jackd's own account: a client that was late, or the (dummy) driver itself late.
         late_client = log.count("was not finished") + log.count("was not run")
-        driver = log.count("xrun") - late_client
+        driver = log.count("process xrun")
         print(
             f"{label}: {seconds:.0f} s playing, {i} keys sent: under-runs"
             f" {xruns.group(1) if xruns else '?'}; most voices seen {max_voices};"
             f" audio: {audio.group(1).strip() if audio else '?'};"
-            f" jackd saw {late_client} late-client and {max(driver, 0)} other x-run reports"
+            f" jackd saw {late_client} late-client and {driver} driver x-run reports"
         )
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
         jackd.terminate()
         jackd.wait()
+
+
+def jack_floor(seconds: float) -> None:
+    """The same JACK dummy server with only `jack_rec` (a small C client) recording: the x-runs
+    this machine gives any client, to read ours against."""
+    if not (shutil.which("jackd") and shutil.which("jack_rec")):
+        print("jack floor: skipped (jackd or jack_rec missing)")
+        return
+    server = f"floor{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "JACK_DEFAULT_SERVER": server}
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "jackd.log"
+        with open(log_path, "w") as log:
+            jackd = subprocess.Popen(
+                ["jackd", "-n", server, "-d", "dummy", "-r", "48000", "-p", "512"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                time.sleep(1.0)
+                subprocess.run(
+                    ["jack_rec", "-f", str(Path(tmp) / "floor.wav"), "-d", str(int(seconds)),
+                     "system:capture_1"],
+                    env=env, capture_output=True, timeout=seconds + 30,
+                )  # fmt: skip
+            finally:
+                jackd.terminate()
+                jackd.wait()
+        text = log_path.read_text().lower()
+    late = text.count("was not finished") + text.count("was not run")
+    driver = text.count("process xrun")
+    print(
+        f"jack floor: jack_rec alone for {seconds:.0f} s: jackd saw {late} late-client and"
+        f" {driver} driver x-run reports"
+    )
 
 
 def chord_song() -> Song:
@@ -271,6 +307,7 @@ def main() -> None:
             save_song(chord_song(), voices)
             # The app's engine in its own process (the default) and, for comparison in the
             # same run, in the UI's process.
+            jack_floor(args.seconds)
             for engine in ("process", "inprocess"):
                 where = "own process" if engine == "process" else "UI's process"
                 under_runs(demo, args.seconds, f"demo, engine in {where}", engine=engine)
