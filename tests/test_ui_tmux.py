@@ -35,6 +35,20 @@ def go_to(pane: TmuxPane, track: int, row: int) -> None:
         pane.send("Down")
 
 
+def save_and_quit(pane: TmuxPane) -> None:
+    pane.send("C-s")
+    pane.wait_for("saved night.song")
+    pane.send("C-q")
+    pane.wait_for("EXITED 0")
+
+
+def first_note(song_path: Path, track: int, row: int) -> int | None:
+    """The pitch in the first note column of (track, row) of the saved song's first pattern."""
+    song = load_song(song_path)
+    cell = song.patterns[song.order[0]].get(track, row)
+    return None if cell is None or cell.notes[0] is None else cell.notes[0].note
+
+
 def start(tmp_path: Path, song: Path, *extra: str) -> TmuxPane:
     return TmuxPane([sys.executable, "-m", "tracker", str(song), *extra], cwd=tmp_path)
 
@@ -55,15 +69,10 @@ def test_start_help_note_save_quit(tmp_path: Path) -> None:
         time.sleep(0.3)
         go_to(pane, track, row)
         pane.send("z")  # C of octave 4 on the QWERTY piano
-        pane.send("C-s")
-        pane.wait_for("saved night.song")
-        pane.send("C-q")
-        pane.wait_for("EXITED 0")
+        save_and_quit(pane)
     finally:
         pane.close()
-    saved = load_song(song_path)
-    cell = saved.patterns[saved.order[0]].get(track, row)
-    assert cell is not None and cell.notes[0] is not None and cell.notes[0].note == 60
+    assert first_note(song_path, track, row) == 60
     assert not (tmp_path / "night.song.recovery").exists()
 
 
@@ -92,13 +101,8 @@ def test_sigkill_then_recover(tmp_path: Path) -> None:
         pane.wait_for("Recover them?")
         pane.send("r")
         pane.wait_for("recovered")
-        pane.send("C-s")
-        pane.wait_for("saved night.song")
-        pane.send("C-q")
-        pane.wait_for("EXITED 0")
+        save_and_quit(pane)
     finally:
         pane.close()
-    recovered = load_song(song_path)
-    cell = recovered.patterns[recovered.order[0]].get(track, row)
-    assert cell is not None and cell.notes[0] is not None and cell.notes[0].note == 72
+    assert first_note(song_path, track, row) == 72
     assert not recovery.exists()

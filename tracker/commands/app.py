@@ -66,12 +66,16 @@ def run_app(args: argparse.Namespace) -> int:
     def transport_factory(doc: Document) -> RemoteTransport | Transport:
         # The engine and the audio callback in a process of their own: the UI's garbage
         # collections and GIL never delay them (docs/DESIGN.md, under-runs measured).
-        from tracker.live.remote import RemoteTransport
-        from tracker.live.transport import Transport
-
         source = doc.path or doc.imported_from or demo_song()
-        engine = Transport if in_process else RemoteTransport
-        return engine(doc.song, device=device, search_dirs=instrument_dirs(source))
+        dirs = instrument_dirs(source)
+        if in_process:
+            from tracker.live.transport import Transport
+
+            return Transport(doc.song, device=device, search_dirs=dirs)
+        # Not transport.py: importing it would load numba into the UI's process for nothing.
+        from tracker.live.remote import RemoteTransport
+
+        return RemoteTransport(doc.song, device=device, search_dirs=dirs)
 
     app = TrackerApp(
         document,

@@ -29,7 +29,7 @@ from tracker.model.events import (
     PitchBend,
     ProgramChange,
 )
-from tracker.model.song import Song, TrackKind
+from tracker.model.song import Song, Track, TrackKind
 
 VOLUME_CC = 7
 PAN_CC = 10
@@ -63,6 +63,28 @@ def _pan_law(cc_value: int) -> tuple[float, float]:
 def _balance_law(pan: float) -> tuple[float, float]:
     """Track pan as balance: the centre is unity, one side fades as the other stays."""
     return math.cos(max(pan, 0.0) * math.pi / 2.0), math.cos(max(-pan, 0.0) * math.pi / 2.0)
+
+
+def fader_gains(track: Track) -> tuple[float, float]:
+    """A track's post-fader (left, right) gains: its volume in dB and its balance-law pan."""
+    gain = 10.0 ** (track.volume_db / 20.0)
+    left, right = _balance_law(track.pan)
+    return (gain * left, gain * right)
+
+
+def track_preset(song: Song, track: Track) -> str:
+    """The preset a track plays: its song instrument's, else the GM default of its channel.
+
+    Raises:
+        TrackerError: the track names an instrument number the song does not define.
+    """
+    if track.instrument is None:
+        return gm.preset_for_track(track.channel, 0)
+    if track.instrument not in song.instruments:
+        raise TrackerError(
+            f"track {track.name!r}: instrument {track.instrument} is not defined in the song"
+        )
+    return song.instruments[track.instrument]
 
 
 class _TrackState:
@@ -136,23 +158,26 @@ class BlockRenderer:
 
     def _track_state(self, slot: int, index: int, prefader: bool) -> _TrackState:
         track = self.song.tracks[index]
-        if track.instrument is None:
-            preset = gm.preset_for_track(track.channel, 0)
-        elif track.instrument in self.song.instruments:
-            preset = self.song.instruments[track.instrument]
-        else:
-            raise TrackerError(
-                f"track {track.name!r}: instrument {track.instrument} is not defined in the song"
-            )
-        fader = (1.0, 1.0)
-        if not prefader:
-            gain = 10.0 ** (track.volume_db / 20.0)
-            balance = _balance_law(track.pan)
-            fader = (gain * balance[0], gain * balance[1])
+        preset = track_preset(self.song, track)
+        fader = (1.0, 1.0) if prefader else fader_gains(track)
         state = _TrackState(slot, index, preset, fader, self.max_block)
         for name in [preset, *self._presets_used(index, track.channel)]:
             self._instance(state, name)
         return state
+
+    def set_fader(self, index: int, fader: tuple[float, float]) -> None:
+        """Move song track `index`'s post-fader (left, right) gains from the next block on."""
+        state = self._by_track[index]
+        if fader != state.fader:
+            state.fader = fader
+            state.update_gains()
+            state.block_gains = (state.left, state.right)
+
+    def set_preset(self, index: int, preset: str) -> None:
+        """Make `preset` song track `index`'s own sound (its instrument changed)."""
+        state = self._by_track[index]
+        state.current = preset
+        self._instance(state, preset)
 
     def _presets_used(self, index: int, channel: int) -> list[str]:
         """Presets the track's cells name (instrument numbers, program changes): created up

@@ -5,40 +5,16 @@ cannot rebuild on a mute (the voices would vanish mid-note), so it renders every
 track and makes an inaudible track's fader (0, 0). A silent track then adds exact zeros, and
 the mix of an unchanged song stays sample-identical to the offline render of its audible
 tracks; volume and pan use the very same gain formula as a fresh renderer would.
-
-This reaches into BlockRenderer's per-track state: a public `set_fader` there would be
-cleaner (noted for the lead), but dsp/ is not ours to edit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tracker.dsp import gm
 from tracker.dsp.library import InstrumentLibrary
-from tracker.dsp.mixer import BlockRenderer, _balance_law
-from tracker.model.errors import TrackerError
+from tracker.dsp.mixer import BlockRenderer, fader_gains, track_preset
 from tracker.model.events import NoteOff, NoteOn
-from tracker.model.song import Song, Track, TrackKind
-
-
-def fader_gains(track: Track, audible: bool) -> tuple[float, float]:
-    """(left, right) post-fader gains, as BlockRenderer computes them; (0, 0) when silent."""
-    if not audible:
-        return (0.0, 0.0)
-    gain = 10.0 ** (track.volume_db / 20.0)
-    balance = _balance_law(track.pan)
-    return (gain * balance[0], gain * balance[1])
-
-
-def track_preset(song: Song, track: Track) -> str:
-    if track.instrument is None:
-        return gm.preset_for_track(track.channel, 0)
-    if track.instrument not in song.instruments:
-        raise TrackerError(
-            f"track {track.name!r}: instrument {track.instrument} is not defined in the song"
-        )
-    return song.instruments[track.instrument]
+from tracker.model.song import Song, TrackKind
 
 
 def track_layout(song: Song) -> tuple[TrackKind, ...]:
@@ -52,7 +28,8 @@ class LiveRenderer(BlockRenderer):
     def __init__(self, song: Song, rate: int, library: InstrumentLibrary, max_block: int) -> None:
         super().__init__(song, rate, library, max_block=max_block, tracks=range(len(song.tracks)))
         self.layout = track_layout(song)
-        self._presets = {state.index: state.current for state in self._states}
+        # The preset each track was last given (a program change may play another meanwhile).
+        self._presets = {index: track_preset(song, song.tracks[index]) for index in self.tracks}
         self.apply_mix(song)
 
     def apply_mix(self, song: Song) -> None:
@@ -62,18 +39,13 @@ class LiveRenderer(BlockRenderer):
         """
         self.song = song
         audible = set(song.audible_tracks())
-        for state in self._states:
-            track = song.tracks[state.index]
-            fader = fader_gains(track, state.index in audible)
-            if fader != state.fader:
-                state.fader = fader
-                state.update_gains()
-                state.block_gains = (state.left, state.right)
+        for index in self.tracks:
+            track = song.tracks[index]
+            self.set_fader(index, fader_gains(track) if index in audible else (0.0, 0.0))
             preset = track_preset(song, track)
-            if preset != self._presets[state.index]:
-                self._presets[state.index] = preset
-                state.current = preset
-                self._instance(state, preset)
+            if preset != self._presets[index]:
+                self._presets[index] = preset
+                self.set_preset(index, preset)
 
 
 def warm_up(song: Song, rate: int, library: InstrumentLibrary, block: int) -> None:

@@ -17,9 +17,10 @@ from tracker.audio.output import AudioUnavailable, open_output
 from tracker.audio.ring import FrameRing
 from tracker.audio.sinks import AudioSink, ClockSink
 from tracker.dsp.library import InstrumentLibrary
+from tracker.dsp.mixer import track_preset
 from tracker.live.commands import Audition, Play, Stop, Update
 from tracker.live.engine import Engine, EngineThread
-from tracker.live.mixing import LiveRenderer, track_layout, track_preset, warm_up
+from tracker.live.mixing import LiveRenderer, track_layout, warm_up
 from tracker.live.status import TransportStatus
 from tracker.live.stream import SongStream
 from tracker.model.copying import copy_song

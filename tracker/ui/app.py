@@ -20,6 +20,7 @@ from textual.widgets import ContentSwitcher, Footer, Header
 
 from tracker.live import collector
 from tracker.model import edits
+from tracker.model.copying import copy_song
 from tracker.model.errors import TrackerError
 from tracker.session.document import Document
 from tracker.ui.dialogs import PathScreen
@@ -153,14 +154,20 @@ class TrackerApp(FileActions, App[None]):
         self.transport_ready.clear()
         self._status_text = "audio: starting…"
         document = self.document
+        # The worker reads a copy made here: the song goes on changing under the UI meanwhile.
+        snapshot = Document(copy_song(document.song), document.path)
+        snapshot.imported_from = document.imported_from
         self.run_worker(
-            lambda: self._build_transport(document), thread=True, exclusive=True, group="transport"
+            lambda: self._build_transport(document, snapshot),
+            thread=True,
+            exclusive=True,
+            group="transport",
         )
 
-    def _build_transport(self, document: Document) -> None:
+    def _build_transport(self, document: Document, snapshot: Document) -> None:
         assert self.transport_factory is not None
         try:
-            transport = self.transport_factory(document)
+            transport = self.transport_factory(snapshot)
         except Exception as exc:  # any failure of the audio side leaves the editor running
             self.call_from_thread(self._transport_failed, str(exc) or type(exc).__name__)
             return
@@ -178,6 +185,9 @@ class TrackerApp(FileActions, App[None]):
             return
         self.transport = transport
         self._status_text = "audio: off" if transport is None else ""
+        if transport is not None:
+            self._update_queued = False
+            transport.update(self.document.song, None)  # the edits made while it started
         collector.settle()
         self.transport_ready.set()
 

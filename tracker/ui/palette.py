@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,12 +18,6 @@ if TYPE_CHECKING:
 
 def palette_commands(app: TrackerApp) -> Iterator[SystemCommand]:
     grid, roll = app.grid, app.roll
-
-    def edit(action: Callable[[], object]) -> Callable[[], None]:
-        def run() -> None:
-            action()
-
-        return run
 
     yield SystemCommand(
         "Play song", "from the first position of the order list (F5)", app.action_play_song
@@ -49,42 +43,36 @@ def palette_commands(app: TrackerApp) -> Iterator[SystemCommand]:
         "Export MIDI…", "write the song as a type 1 MIDI file", lambda: _export(app)
     )
     yield SystemCommand(
-        "New pattern", "an empty pattern after this position (ctrl+n)", edit(grid.new_pattern)
+        "New pattern", "an empty pattern after this position (ctrl+n)", grid.new_pattern
     )
     yield SystemCommand(
         "Clone pattern",
         "a copy of this pattern after this position (ctrl+d)",
-        edit(grid.clone_pattern),
+        grid.clone_pattern,
     )
     yield SystemCommand(
         "Resize pattern…", "change the number of rows (ctrl+g)", app.action_resize_pattern
     )
     yield SystemCommand(
-        "Transpose +1", "the selection, a semitone up (ctrl+up)", edit(lambda: grid.transpose(1))
+        "Transpose +1", "the selection, a semitone up (ctrl+up)", lambda: grid.transpose(1)
     )
     yield SystemCommand(
         "Transpose −1",
         "the selection, a semitone down (ctrl+down)",
-        edit(lambda: grid.transpose(-1)),
+        lambda: grid.transpose(-1),
+    )
+    yield SystemCommand("Transpose +12", "the selection, an octave up", lambda: grid.transpose(12))
+    yield SystemCommand(
+        "Transpose −12", "the selection, an octave down", lambda: grid.transpose(-12)
     )
     yield SystemCommand(
-        "Transpose +12", "the selection, an octave up", edit(lambda: grid.transpose(12))
+        "Velocity ramp", "interpolate velocities across the selection (ctrl+r)", grid.ramp
     )
-    yield SystemCommand(
-        "Transpose −12", "the selection, an octave down", edit(lambda: grid.transpose(-12))
-    )
-    yield SystemCommand(
-        "Velocity ramp", "interpolate velocities across the selection (ctrl+r)", edit(grid.ramp)
-    )
-    yield SystemCommand("Copy", "the selection (ctrl+c)", edit(grid.copy))
-    yield SystemCommand("Cut", "the selection (ctrl+x)", edit(grid.cut))
-    yield SystemCommand("Paste", "at the cursor (ctrl+v)", edit(grid.paste))
-    yield SystemCommand(
-        "Mute track", "toggle mute of the current track (ctrl+k)", edit(grid.toggle_mute)
-    )
-    yield SystemCommand(
-        "Solo track", "toggle solo of the current track (ctrl+f)", edit(grid.toggle_solo)
-    )
+    yield SystemCommand("Copy", "the selection (ctrl+c)", grid.copy)
+    yield SystemCommand("Cut", "the selection (ctrl+x)", grid.cut)
+    yield SystemCommand("Paste", "at the cursor (ctrl+v)", grid.paste)
+    yield SystemCommand("Mute track", "toggle mute of the current track (ctrl+k)", grid.toggle_mute)
+    yield SystemCommand("Solo track", "toggle solo of the current track (ctrl+f)", grid.toggle_solo)
     yield SystemCommand(
         "Quantize…", "the piano roll's selection (q in the piano roll)", roll.action_quantize
     )
