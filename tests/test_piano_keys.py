@@ -68,6 +68,7 @@ def test_effect_values_are_clamped_to_their_command() -> None:
     assert clamp_effect_value("C", 0x0740) == 0x0740
     assert clamp_effect_value("B", 0xFFFF) == 0x3FFF
     assert clamp_effect_value("P", 0x0100) == 0x7F
+    assert clamp_effect_value("A", 0x0100) == 0x7F
     assert clamp_effect_value("R", 0) == 1
     assert clamp_effect_value("T", 0) == 1
 
@@ -79,4 +80,4 @@ def test_every_typed_key_says_what_it_does() -> None:
     assert all(key_roles(key) for key in keys)
     assert key_roles("c") == "Note E · hex C · effect C"
     assert key_roles("1") == "Note-off · hex 1"
-    assert set(EFFECT_KEYS.values()) == {"C", "B", "P", "R", "L", "T"}
+    assert set(EFFECT_KEYS.values()) == {"C", "B", "P", "A", "R", "L", "T"}

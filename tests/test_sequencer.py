@@ -12,7 +12,7 @@ from tracker.model.events import (
     ProgramChange,
     TempoChange,
 )
-from tracker.model.song import EffectCell, NoteCell, Pattern, Song, Track
+from tracker.model.song import EffectCell, NoteCell, Pattern, Song, Track, TrackKind
 
 
 def events(song, order=None):
@@ -140,3 +140,18 @@ def test_tempo_changes_are_the_sequencers_tempo_events():
     for song in songs:
         expected = [e for e in sequence(song) if isinstance(e, TempoChange)]
         assert list(tempo_changes(song)) == expected
+
+
+def test_aftertouch_effect_is_a_channel_pressure_event() -> None:
+    from tracker.model.events import ChannelPressure
+    from tracker.model.serialize import dumps, loads
+
+    song = Song(tracks=[Track("Keys", kind=TrackKind.MIDI, program=5, bank=130)])
+    song.patterns[0] = Pattern(4)
+    song.patterns[0].set_effect(0, 2, 0, EffectCell("A", 0x55))
+    song.order = [0]
+    events = [e for e in sequence(song) if isinstance(e, ChannelPressure)]
+    assert events == [ChannelPressure(2 * song.ticks_per_line, 0, 0x55)]
+    again = loads(dumps(song))
+    assert (again.tracks[0].program, again.tracks[0].bank) == (5, 130)
+    assert again.patterns[0].get(0, 2).effects[0] == EffectCell("A", 0x55)

@@ -238,9 +238,14 @@ def _effect(draw: st.DrawFn, ticks: int) -> EffectCell:
     elif command == "C":
         value = draw(st.integers(0, 127)) * 256 + draw(st.integers(0, 127))
     else:
-        lowest, highest = {"B": (0, 0x3FFF), "P": (0, 127), "R": (1, 0xFFFF), "L": (1, 0xFFFF)}[
-            command
-        ]
+        ranges = {
+            "B": (0, 0x3FFF),
+            "P": (0, 127),
+            "A": (0, 127),
+            "R": (1, 0xFFFF),
+            "L": (1, 0xFFFF),
+        }
+        lowest, highest = ranges[command]
         value = draw(st.integers(lowest, highest))
     return EffectCell(command, value, draw(st.none() | st.integers(0, ticks - 1)))
 
@@ -281,6 +286,8 @@ def _track(draw: st.DrawFn, instruments: list[int]) -> Track:
         draw(st.none() | st.sampled_from(instruments)) if instruments else None,
         draw(st.none() | NAMES),
         draw(st.integers(1, 16)),
+        draw(st.none() | st.integers(0, 127)),
+        draw(st.none() | st.integers(0, 16383)),
         draw(st.floats(-120, 24)),
         draw(st.floats(-1, 1)),
         draw(st.booleans()),

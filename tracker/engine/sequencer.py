@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tracker.model.events import (
     EVENT_PRIORITY,
+    ChannelPressure,
     ControlChange,
     Event,
     NoteOff,
@@ -143,6 +144,8 @@ class _Sequencer:
                 self.emit(PitchBend(tick, row.track, int(value) - PITCH_BEND_CENTRE))
             case "P":
                 self.emit(ProgramChange(tick, row.track, int(value)))
+            case "A":
+                self.emit(ChannelPressure(tick, row.track, int(value)))
             case "T":
                 self.emit(TempoChange(tick, float(value)))
 

@@ -16,6 +16,7 @@ import mido
 from tracker.atomic import atomic_path
 from tracker.engine.sequencer import sequence
 from tracker.model.events import (
+    ChannelPressure,
     ControlChange,
     Event,
     NoteOff,
@@ -92,6 +93,8 @@ def _add_event(builder: _TrackBuilder, channel: int, event: Event) -> None:
         builder.add(tick, "pitchwheel", channel=channel, pitch=min(max(event.value, -8192), 8191))
     elif isinstance(event, ProgramChange):
         builder.add(tick, "program_change", channel=channel, program=_data(event.program))
+    elif isinstance(event, ChannelPressure):
+        builder.add(tick, "aftertouch", channel=channel, value=_data(event.value))
 
 
 def _conductor(song: Song) -> _TrackBuilder:
@@ -115,7 +118,7 @@ def midi_file(song: Song) -> Any:
         if event.tick != last_tick:
             sent_this_tick.clear()
         last_tick = event.tick
-        if isinstance(event, ControlChange | PitchBend | ProgramChange):
+        if isinstance(event, ControlChange | PitchBend | ProgramChange | ChannelPressure):
             key = (channels[event.track], replace(event, track=0))
             if key in sent_this_tick:
                 continue

@@ -5,6 +5,7 @@ Nothing here does I/O except `serialize`, which reads and writes song files.
 
 from tracker.model.errors import SongFormatError, TrackerError
 from tracker.model.events import (
+    ChannelPressure,
     ControlChange,
     Event,
     NoteOff,
@@ -28,6 +29,7 @@ from tracker.model.song import (
 __all__ = [
     "CUT",
     "OFF",
+    "ChannelPressure",
     "ControlChange",
     "EffectCell",
     "Event",

@@ -46,6 +46,13 @@ class PitchBend:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelPressure:
+    tick: int
+    track: int
+    value: int  # 0 .. 127: channel aftertouch
+
+
+@dataclass(frozen=True, slots=True)
 class NoteOn:
     tick: int
     track: int
@@ -54,7 +61,7 @@ class NoteOn:
     instrument: int | None = None  # song instrument number; None: the track's own
 
 
-Event = TempoChange | NoteOff | ProgramChange | ControlChange | PitchBend | NoteOn
+Event = TempoChange | NoteOff | ProgramChange | ControlChange | PitchBend | ChannelPressure | NoteOn
 
 # At one tick: the tempo first (it decides where the tick lands), note-offs before controllers
 # and note-ons, so a note that ends where the next begins never cuts the new one.
@@ -64,5 +71,6 @@ EVENT_PRIORITY: dict[type, int] = {
     ProgramChange: 2,
     ControlChange: 3,
     PitchBend: 4,
-    NoteOn: 5,
+    ChannelPressure: 5,
+    NoteOn: 6,
 }

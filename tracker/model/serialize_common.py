@@ -42,12 +42,15 @@ TRACK_NUMBERS: dict[str, tuple[str, bool, float, float]] = {
     "pan": ("pan", True, -1.0, 1.0),
 }
 TRACK_KINDS = {kind.value: kind for kind in TrackKind}
+# Track fields that may be `none`: the highest value each takes (program 0-127, bank 14 bits).
+OPTIONAL_NUMBERS = {"program": 127, "bank": 16383}
 
 # Effect commands written as a letter and four hex digits: (lowest, highest) value.
 HEX_EFFECTS = {
     "C": (0, 0xFFFF),
     "B": (0, 0x3FFF),
     "P": (0, 0x7F),
+    "A": (0, 0x7F),
     "R": (1, 0xFFFF),
     "L": (1, 0xFFFF),
 }

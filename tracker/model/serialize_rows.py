@@ -27,7 +27,7 @@ _TOKEN = re.compile(r"\||[^ \t|]+")
 _ROW_NUMBER = re.compile(r"[0-9]{1,9}")
 _HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
 _NOTE = re.compile(r"[A-Ga-g][-#Bb](?:-1|[0-9]{1,2})")
-_EFFECT = re.compile(r"([CBPRLcbprl])([0-9A-Fa-f]{4})|[Tt](.*)")
+_EFFECT = re.compile(r"([CBPARLcbparl])([0-9A-Fa-f]{4})|[Tt](.*)")
 
 Field = tuple[str, int]  # a token's text and its 1-based column
 
@@ -186,7 +186,7 @@ def _effect_cell(ctx: RowContext, fields: list[Field]) -> EffectCell | None:
     match = _EFFECT.fullmatch(text)
     if match is None:
         _fail(
-            ctx, f"unknown effect {show(text)} (C, B, P, R or L + 4 hex digits, or T + BPM)", column
+            ctx, f"unknown effect {show(text)} (C, B, P, A, R or L + 4 hex digits, or T + BPM)", column
         )
     command = (match.group(1) or "T").upper()
     value = int(match.group(2), 16) if match.group(2) else parse_number(match.group(3))

@@ -21,6 +21,7 @@ from tracker.model.serialize_common import (
     MAX_PATTERNS,
     MAX_ROWS,
     MAX_TRACKS,
+    OPTIONAL_NUMBERS,
     PRESET_NAME,
     TRACK_KINDS,
     TRACK_NUMBERS,
@@ -46,6 +47,8 @@ _USAGE = {
     "pattern": 'pattern ID "NAME" LENGTH',
     "kind": "kind instrument|midi|audio",
     "port": 'port "NAME"',
+    "program": "program NUMBER|none",
+    "bank": "bank NUMBER|none",
     "mute": "mute yes|no",
     "solo": "solo yes|no",
     "columns": "columns NOTE_COLUMNS EFFECT_COLUMNS",
@@ -250,6 +253,15 @@ def _port(reader: SongReader, track: Track, tokens: list[Token]) -> None:
     track.port = reader.string(tokens[1], "port")
 
 
+def _optional_number(reader: SongReader, track: Track, tokens: list[Token]) -> None:
+    key = tokens[0].text
+    reader.expect(tokens, 2, _USAGE[key])
+    if tokens[1].text == "none" and not tokens[1].quoted:
+        setattr(track, key, None)
+        return
+    setattr(track, key, reader.whole(tokens[1], 0, OPTIONAL_NUMBERS[key], key))
+
+
 def _flag(reader: SongReader, track: Track, tokens: list[Token]) -> None:
     key = tokens[0].text
     reader.expect(tokens, 2, _USAGE[key])
@@ -285,8 +297,20 @@ _TRACK_PARSERS: dict[str, TrackField] = {
     "kind": _kind,
     "instrument": _track_instrument,
     "port": _port,
+    "program": _optional_number,
+    "bank": _optional_number,
     "mute": _flag,
     "solo": _flag,
     "columns": _columns,
 }
-TRACK_KEYS = ("kind", "instrument", "port", *TRACK_NUMBERS, "mute", "solo", "columns")
+TRACK_KEYS = (
+    "kind",
+    "instrument",
+    "port",
+    "program",
+    "bank",
+    *TRACK_NUMBERS,
+    "mute",
+    "solo",
+    "columns",
+)

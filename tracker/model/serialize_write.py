@@ -23,6 +23,7 @@ from tracker.model.serialize_common import (
     MAX_ROWS,
     MAX_TRACKS,
     MAX_VELOCITY,
+    OPTIONAL_NUMBERS,
     PRESET_NAME,
     TRACK_NUMBERS,
     VERSION,
@@ -121,6 +122,10 @@ def _track_block(track: Track, song: Song) -> str:
     ]
     if track.port is not None:
         lines.append(f"  port {quote(track.port, 'port')}")
+    for key, highest in OPTIONAL_NUMBERS.items():
+        value = getattr(track, key)
+        if value is not None:
+            lines.append(f"  {key} {check_int(value, 0, highest, key)}")
     for key, spec in TRACK_NUMBERS.items():
         value = check_number(getattr(track, spec[0]), spec, key)
         lines.append(f"  {key} {format_number(value) if spec[1] else value}")

@@ -22,6 +22,7 @@ EFFECTS = {
     "C": "control change: CCvv, controller CC, value vv",
     "B": "pitch bend: vvvv from 0000 to 3FFF, 2000 is centre",
     "P": "program change: pp",
+    "A": "channel aftertouch (pressure): vv",
     "R": "retrigger the row's notes every xx ticks",
     "L": "note length: release the row's notes after xxxx ticks",
     "T": "tempo: BPM in decimal, e.g. T128 or T92.5",
@@ -104,6 +105,8 @@ class Track:
     instrument: int | None = None  # song instrument number (instrument tracks)
     port: str | None = None  # MIDI output port (midi tracks)
     channel: int = 1  # MIDI channel 1..16; channel 10 plays the drum kit
+    program: int | None = None  # MIDI program 0..127 sent when playing starts (midi tracks)
+    bank: int | None = None  # bank select 0..16383 (CC0 MSB, CC32 LSB) sent before the program
     volume_db: float = 0.0
     pan: float = 0.0  # -1 left .. +1 right
     mute: bool = False

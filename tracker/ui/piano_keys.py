@@ -80,7 +80,7 @@ def clamp_effect_value(command: str, value: int) -> int:
         return (min(controller, 0x7F) << 8) | min(level, 0x7F)
     if command == "B":
         return clamp(value, 0, 0x3FFF)
-    if command == "P":
+    if command in ("P", "A"):
         return clamp(value, 0, 0x7F)
     if command in ("R", "L"):
         return clamp(value, 1, 0xFFFF)
