@@ -58,10 +58,57 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("song", type=Path)
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(run=_run_info)
+    play = commands.add_parser(
+        "play",
+        help="play a song without the app (audio device and MIDI ports)",
+        description="Play a song: built-in instruments to the audio device, MIDI tracks to "
+        "their ports. Stops at the song's end (unless --loop), after --duration, or on ctrl-c "
+        "or SIGTERM; every note sent gets its note-off.",
+    )
+    play.add_argument("song", nargs="?", type=Path, help="song or .mid file (default: demo)")
+    play.add_argument(
+        "--midi-out", metavar="PORT", help="send every track to this port, each on its channel"
+    )
+    play.add_argument(
+        "--virtual", action="store_true", help="make --midi-out a port of ours others connect to"
+    )
+    _midi_api_option(play)
+    play.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop after this long")
+    play.add_argument("--loop", action="store_true", help="loop the song (its loop, else all)")
+    play.add_argument(
+        "--clock-out",
+        action="append",
+        metavar="PORT[@MS]",
+        help="send MIDI clock, start/stop/continue and song position here, MS later "
+        "(negative: earlier) for gear that lags; may be given more than once",
+    )
+    play.add_argument("--audio-device", metavar="DEV", help="output device: name or part of it")
+    play.set_defaults(run=_run_play)
+    ports = commands.add_parser("ports", help="list MIDI ports and audio devices")
+    _midi_api_option(ports)
+    ports.set_defaults(run=_run_ports)
     return parser
 
 
-SUBCOMMANDS = ("render", "bounce", "import", "export", "info")
+def _midi_api_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--midi-api",
+        choices=("alsa", "jack"),
+        help="MIDI system (default: $TRACKER_MIDI_API, else ALSA where it exists, else JACK)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 1e7:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+SUBCOMMANDS = ("render", "bounce", "import", "export", "info", "play", "ports")
 
 
 def build_app_parser() -> argparse.ArgumentParser:
@@ -129,6 +176,18 @@ def _run_export(args: argparse.Namespace) -> int:
     from tracker.commands.convert import run_export
 
     return run_export(args)
+
+
+def _run_play(args: argparse.Namespace) -> int:
+    from tracker.commands.play import run_play
+
+    return run_play(args)
+
+
+def _run_ports(args: argparse.Namespace) -> int:
+    from tracker.commands.play import run_ports
+
+    return run_ports(args)
 
 
 def _run_info(args: argparse.Namespace) -> int:

@@ -7,9 +7,11 @@ still plays, silently, on a ClockSink; `AudioUnavailable` carries the reason sho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from time import perf_counter_ns
 from types import ModuleType
 from typing import Any
 
+from tracker.audio.clock import FrameClock
 from tracker.audio.ring import FrameRing
 from tracker.audio.sinks import AudioSink, ClockSink, Produce
 from tracker.model.errors import TrackerError
@@ -111,9 +113,11 @@ class SoundDeviceSink:
         )
         self.description = f"{where} · {rate} Hz · {block}"
         self.ok = True
+        self.clock = FrameClock(rate)
         self._stream: Any = None
         self._ring: FrameRing | None = None
         self._device_underflows = 0
+        self._latency = 0.0
         self._starved = 0
 
     def start(self, ring: FrameRing, produce: Produce) -> None:
@@ -129,6 +133,7 @@ class SoundDeviceSink:
                 dtype="float32",
                 callback=self._callback,
             )
+            self._latency = float(self._stream.latency)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self.close()
@@ -139,6 +144,12 @@ class SoundDeviceSink:
         # Real-time: copy, count, return. No allocation beyond numpy views, no locks, no I/O.
         if status.output_underflow:
             self._device_underflows += 1
+        # This buffer's first frame is heard at its DAC time; PortAudio gives it on the
+        # stream's clock, so only the distance from "now" carries over to perf_counter.
+        ahead = time.outputBufferDacTime - time.currentTime
+        if not 0.0 < ahead < 1.0:
+            ahead = self._latency
+        self.clock.report(self._ring.read, perf_counter_ns() + int(ahead * 1e9))  # type: ignore[union-attr]
         if not self._ring.read_into(outdata):  # type: ignore[union-attr]
             self._starved += 1
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from tracker.audio.clock import FrameClock
 from tracker.audio.ring import FrameRing
 
 Produce = Callable[[int], None]  # make at least n frames available in the ring
@@ -23,6 +24,7 @@ class AudioSink(Protocol):
     description: str  # for the status line: "JACK · 48000 Hz · 512", "no audio: …"
     ok: bool  # False: nothing is heard
     realtime: bool  # True: frames leave on a clock; the transport runs the engine thread
+    clock: FrameClock  # when each frame is heard (MIDI out keeps in step with it)
 
     def start(self, ring: FrameRing, produce: Produce) -> None:
         """Begin consuming `ring`. Raises AudioUnavailable when the output cannot open."""
@@ -47,6 +49,7 @@ class ClockSink:
         self.rate = rate
         self.block = block
         self.description = f"no audio: {reason}"
+        self.clock = FrameClock(rate)
         self._starved = 0
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,15 +61,21 @@ class ClockSink:
         self._thread.start()
 
     def _run(self, ring: FrameRing) -> None:
-        period = self.block / self.rate
-        due = time.perf_counter()
+        # Due times count whole periods from one start, in integer ns: no drift, and the
+        # frame clock they report is exact.
+        started = time.perf_counter_ns()
+        periods = 0
         while not self._halt.is_set():
-            due += period
-            delay = due - time.perf_counter()
+            periods += 1
+            due = started + periods * self.block * 1_000_000_000 // self.rate
+            delay = due - time.perf_counter_ns()
             if delay > 0:
-                self._halt.wait(delay)
-            elif delay < -0.5:
-                due = time.perf_counter()  # suspended for a while: carry on, don't burst
+                self._halt.wait(delay / 1e9)
+            elif delay < -500_000_000:
+                # suspended for a while: carry on from now, don't burst
+                started, periods = time.perf_counter_ns(), 0
+                self.clock.reset()
+            self.clock.report(ring.read, due)
             if not ring.skip(self.block):
                 self._starved += 1
 
@@ -101,6 +110,7 @@ class PullSink:
 
     def __init__(self, rate: int = 48000) -> None:
         self.description = f"pull · {rate} Hz"
+        self.clock = FrameClock(rate)
         self._ring: FrameRing | None = None
         self._produce: Produce | None = None
 

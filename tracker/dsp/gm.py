@@ -40,3 +40,23 @@ def preset_for_track(channel: int, program: int) -> str:
     if channel == DRUM_CHANNEL:
         return DRUMS
     return preset_for_program(program)
+
+
+# The other way, for sending a song's built-in tracks to a GM synth (`tracker play --midi-out`):
+# a typical program of each preset's family.
+PROGRAM_FOR_PRESET = {
+    "keys": 0,  # acoustic grand piano
+    "bell": 8,  # celesta
+    "organ": 16,  # drawbar organ
+    "pluck": 24,  # nylon guitar
+    "bass": 33,  # fingered bass
+    "strings": 48,  # string ensemble
+    "pad": 89,  # warm pad
+    "brass": 61,  # brass section
+    "lead": 80,  # square lead
+}
+
+
+def program_for_preset(preset: str) -> int | None:
+    """The GM program that stands in for a built-in preset; None for drums or unknown ones."""
+    return PROGRAM_FOR_PRESET.get(preset)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
+from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,7 +20,12 @@ from tracker.live.commands import Anchor, Audition, BlockInfo, Play, Stop, Switc
 from tracker.live.ledger import NoteLedger
 from tracker.live.mixing import LiveRenderer
 from tracker.live.stream import SongStream
+from tracker.midi import messages
 from tracker.model.events import Event, NoteOff, NoteOn, TempoChange
+from tracker.model.song import Song
+
+if TYPE_CHECKING:
+    from tracker.live.midi_out import MidiOut
 
 HISTORY = 1024  # block infos kept: must cover lookahead + device latency (10 s at 512)
 SILENCE = 1e-6  # as offline render: a tail block this quiet ends playback
@@ -54,6 +61,8 @@ class Engine:
         self.finished = 0  # the last session that played to its end
         self.error = ""
         self.render_times: list[float] | None = None  # seconds per block, when a bench asks
+        self.midi: MidiOut | None = None  # set before the engine thread starts
+        self._pulse = 0  # the next MIDI clock pulse, counted from local tick 0
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -102,6 +111,8 @@ class Engine:
 
     def _play(self, command: Play) -> None:
         stream = command.stream
+        if self.midi is not None:
+            self._midi_start(command, stream.song.ticks_per_beat)
         stream.place(command.start, self.frames)
         self.pending.clear()
         self._release(keep=False, wanted=Counter(stream.sounding))
@@ -126,6 +137,11 @@ class Engine:
 
     def _end_session(self) -> None:
         """No more events; voices ring out (the tail), then the session is finished."""
+        if self.playing and self.midi is not None:
+            # one frame on: after the note-offs the ledger hands over for the same moment
+            self.midi.notes_off(self.frames + 1)
+            if self.midi.clock_wanted:
+                self.midi.realtime(self.frames, messages.STOP)
         self.stream = None
         self.playing = False
         self.tail_left = int(MAX_TAIL_SECONDS * self.rate)
@@ -136,6 +152,8 @@ class Engine:
             self.ledger = NoteLedger()  # the old voices went with the old renderer
         else:
             self.renderer.apply_mix(command.song)
+        if self.midi is not None:
+            self.midi.muted = _muted(command.song)
         if command.stream is not None and self.playing and command.session == self.session:
             self._switch(command.stream)
 
@@ -155,7 +173,7 @@ class Engine:
             tick = old.origin + local
         local_new = tick - new.origin
         if local_new < new.position or local_new < 0:  # prepared too far ahead: start over
-            new = SongStream(new.song, self.rate, new.loop_pattern)
+            new = SongStream(new.song, self.rate, new.loop_pattern, 0, new.loop_order)
             local_new = tick
         new.skip_to(local_new)
         new.place(local_new, frame)
@@ -194,6 +212,8 @@ class Engine:
                 events.extend((offset, off) for off in offs)
             elif not isinstance(item, TempoChange) and self.ledger.admit(item):
                 events.append((offset, item))
+        if self.midi is not None:
+            self._to_midi(start, stop, events)
         if self.auditions:
             due = [(max(f - start, 0), e) for f, e in self.auditions if f < stop]
             if due:
@@ -201,6 +221,45 @@ class Engine:
                 events.extend(due)
                 events.sort(key=lambda item: item[0])  # stable: song order kept at one offset
         return events
+
+    # -- MIDI out ------------------------------------------------------------------------------
+
+    def _midi_start(self, command: Play, ticks_per_beat: int) -> None:
+        """Programs, then Start (or Stop, song position and Continue) for clock followers."""
+        midi = self.midi
+        assert midi is not None
+        midi.muted = _muted(command.stream.song)
+        midi.start_programs(self.frames, command.stream.song)
+        start = command.start
+        self._pulse = -(-start * messages.CLOCKS_PER_BEAT // ticks_per_beat)
+        if not midi.clock_wanted:
+            return
+        if self.playing:
+            midi.realtime(self.frames, messages.STOP)
+        if start == 0 and command.stream.loop_pattern is None:
+            midi.realtime(self.frames, messages.START)
+        else:
+            sixteenths = start * 4 // ticks_per_beat
+            midi.realtime(self.frames, messages.song_position_bytes(sixteenths))
+            midi.realtime(self.frames, messages.CONTINUE)
+
+    def _to_midi(self, start: int, stop: int, events: list[tuple[int, Event]]) -> None:
+        midi = self.midi
+        assert midi is not None
+        for offset, event in events:
+            if getattr(event, "track", -1) in midi.tracks:
+                midi.event(start + offset, event)
+        stream = self.stream
+        if stream is None or not self.playing or not midi.clock_wanted:
+            return
+        per_beat = stream.song.ticks_per_beat
+        while True:
+            frame = _pulse_frame(stream, self._pulse, per_beat)
+            if frame >= stop:
+                break
+            if frame >= start:  # a pulse before the block's start was sent with the last one
+                midi.realtime(frame, messages.CLOCK)
+            self._pulse += 1
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -245,6 +304,22 @@ class Engine:
         if info is None or (index >= 0 and info.index != index):
             return self._last
         return info
+
+
+def _muted(song: Song) -> frozenset[int]:
+    audible = set(song.audible_tracks())
+    return frozenset(i for i in range(len(song.tracks)) if i not in audible)
+
+
+def _pulse_frame(stream: SongStream, pulse: int, ticks_per_beat: int) -> int:
+    """The frame of MIDI clock pulse `pulse` (24 a beat) of the stream's local time."""
+    tick = Fraction(pulse * ticks_per_beat, messages.CLOCKS_PER_BEAT)
+    whole = tick.numerator // tick.denominator
+    frame = stream.frame_of(whole)
+    if tick.denominator == 1:
+        return frame
+    # between two ticks: the tempo is constant inside a tick
+    return frame + round((stream.frame_of(whole + 1) - frame) * (tick - whole))
 
 
 class EngineThread:

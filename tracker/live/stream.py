@@ -36,16 +36,31 @@ CHASED = (ControlChange, ProgramChange, PitchBend)
 class SongStream:
     """The events of `song` (its order list, or one pattern looped forever)."""
 
-    def __init__(self, song: Song, rate: int, loop_pattern: int | None, origin: int = 0) -> None:
+    def __init__(
+        self,
+        song: Song,
+        rate: int,
+        loop_pattern: int | None,
+        origin: int = 0,
+        loop_order: tuple[int, int] | None = None,
+    ) -> None:
+        """`loop_pattern` plays one pattern forever; else the order list plays, and with
+        `loop_order` (first, last order positions) its stretch first…last repeats forever."""
         self.song = song
         self.rate = rate
         self.loop_pattern = loop_pattern
+        self.loop_order = loop_order if loop_pattern is None and song.order else None
         self.origin = origin
         self.shift = 0
         self.tempo = TempoMap(song.bpm, song.ticks_per_beat)
-        order: Iterable[int] = (
-            song.order if loop_pattern is None else itertools.repeat(loop_pattern)
-        )
+        order: Iterable[int] = song.order
+        if loop_pattern is not None:
+            order = itertools.repeat(loop_pattern)
+        elif self.loop_order is not None:
+            first, last = self.loop_order
+            order = itertools.chain(
+                song.order[:first], itertools.cycle(song.order[first : last + 1])
+            )
         # sequence() walks its order lazily, so an endless repeat is a seamless loop.
         self._events: Iterator[tuple[int, Event]] = timed_events(
             song, rate, cast(list[int], order), self.tempo
@@ -134,7 +149,9 @@ class SongStream:
         self.shift = self.tempo.frame_at(tick, self.rate) - frame
 
     def end_tick(self) -> int | None:
-        return None if self.loop_pattern is not None else self._starts[-1]
+        if self.loop_pattern is not None or self.loop_order is not None:
+            return None
+        return self._starts[-1]
 
     def where(self, tick: int) -> tuple[int, int, int]:
         """(order index, pattern id, row) of local `tick`; the looped pattern's own when looping."""
@@ -144,5 +161,10 @@ class SongStream:
             return -1, self.loop_pattern, (tick % length) // tpl
         if not self.song.order:
             return 0, -1, 0
+        if self.loop_order is not None:
+            first, last = self.loop_order
+            begin, end = self._starts[first], self._starts[last + 1]
+            if tick >= end and end > begin:
+                tick = begin + (tick - begin) % (end - begin)
         index = min(bisect.bisect_right(self._starts, tick) - 1, len(self.song.order) - 1)
         return index, self.song.order[index], (tick - self._starts[index]) // tpl

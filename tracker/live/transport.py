@@ -20,6 +20,7 @@ from tracker.dsp.library import InstrumentLibrary
 from tracker.dsp.mixer import track_preset
 from tracker.live.commands import Audition, Play, Stop, Update
 from tracker.live.engine import Engine, EngineThread
+from tracker.live.midi_out import MidiOut, MidiSetup
 from tracker.live.mixing import LiveRenderer, track_layout, warm_up
 from tracker.live.status import TransportStatus
 from tracker.live.stream import SongStream
@@ -48,13 +49,18 @@ class Transport:
         search_dirs: Sequence[Path] = (),
         output: AudioSink | None = None,
         lookahead: int = LOOKAHEAD,
+        midi: MidiSetup | None = None,
     ) -> None:
         """Take a snapshot of `song` and open the audio output (device by exact name or unique
         substring, else the default). With no PortAudio or no device it plays on a silent
         clock-driven sink, and status().audio says why there's no sound.
 
+        `midi` sends MIDI tracks to their ports (and clock to clock ports), in step with the
+        audio output.
+
         Raises:
-            TrackerError: `device` names no single device; the song uses a bad instrument.
+            TrackerError: `device` names no single device; the song uses a bad instrument;
+                a MIDI port matches no port (MidiUnavailable, listing the ports).
         """
         self.rate = rate
         self.block = block
@@ -62,12 +68,15 @@ class Transport:
         self._snapshot = copy_song(song)
         renderer = LiveRenderer(self._snapshot, rate, self._library, block)
         self._layout = renderer.layout
+        # Ports first: an unknown port is an error before any sound starts.
+        self._midi = MidiOut(midi) if midi is not None else None
         sink = output if output is not None else open_output(rate, block, device)
         self._ring = FrameRing(lookahead + 4 * block)
         self._engine = Engine(renderer, self._ring, rate, block)
         self._session = 0
         self._requested = False
         self._loop_pattern: int | None = None
+        self._loop_order: tuple[int, int] | None = None
         self._start_tick = 0
         self._thread: EngineThread | None = None
         self._switch_interval: float | None = None
@@ -83,11 +92,17 @@ class Transport:
             sink = ClockSink(rate, block, str(exc))
             sink.start(self._ring, self._engine.produce)
         self._sink = sink
+        if self._midi is not None:
+            self._midi.clock = sink.clock
+            self._engine.midi = self._midi
 
     # -- playing ------------------------------------------------------------------------------
 
-    def play(self, order_index: int = 0, row: int = 0, *, loop: bool = False) -> None:
-        """Start (or restart) at an order position and row; loop=True loops that one pattern.
+    def play(
+        self, order_index: int = 0, row: int = 0, *, loop: bool = False, loop_song: bool = False
+    ) -> None:
+        """Start (or restart) at an order position and row; loop=True loops that one pattern,
+        loop_song=True the song's loop (its `loop` positions, else the whole order list).
 
         Controllers, programs and bends before the start are applied at once (chased); notes
         that began before it are not played.
@@ -107,7 +122,10 @@ class Transport:
         else:
             self._loop_pattern = None
             start = sum(song.pattern_ticks(p) for p in song.order[:order_index]) + offset
-        stream = SongStream(song, self.rate, self._loop_pattern)
+        self._loop_order = None
+        if loop_song and not loop:
+            self._loop_order = song.loop or (0, len(song.order) - 1)
+        stream = SongStream(song, self.rate, self._loop_pattern, 0, self._loop_order)
         stream.skip_to(start)
         self._session += 1
         self._start_tick = start
@@ -166,7 +184,10 @@ class Transport:
                 ahead = anchor.tick - origin
             else:  # the engine has not started this session yet
                 origin, ahead = 0, self._start_tick
-            stream = SongStream(snapshot, self.rate, loop, origin)
+            region = self._loop_order
+            if region is not None and region[1] >= len(snapshot.order):
+                region = (0, len(snapshot.order) - 1) if snapshot.order else None
+            stream = SongStream(snapshot, self.rate, loop, origin, region)
             # Most of the skipping happens here, on the UI thread; the engine finishes it.
             stream.skip_to(max(ahead - snapshot.ticks_per_line, 0))
         self._snapshot = snapshot
@@ -195,11 +216,23 @@ class Transport:
             voices=info.voices,
         )
 
+    def panic(self) -> None:
+        """End every MIDI note we sent, now: note-offs, all notes off, all sound off."""
+        if self._midi is not None:
+            self._midi.panic()
+
+    @property
+    def midi(self) -> MidiOut | None:
+        return self._midi
+
     def close(self) -> None:
-        """Stop the engine thread and the audio stream. Safe to call twice."""
+        """Stop the engine thread, end every MIDI note (a panic), close the audio stream.
+        Safe to call twice."""
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
+        if self._midi is not None:
+            self._midi.close()
         self._sink.close()
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)

@@ -185,9 +185,8 @@ def _effect_cell(ctx: RowContext, fields: list[Field]) -> EffectCell | None:
         return None
     match = _EFFECT.fullmatch(text)
     if match is None:
-        _fail(
-            ctx, f"unknown effect {show(text)} (C, B, P, A, R or L + 4 hex digits, or T + BPM)", column
-        )
+        usage = "C, B, P, A, R or L + 4 hex digits, or T + BPM"
+        _fail(ctx, f"unknown effect {show(text)} ({usage})", column)
     command = (match.group(1) or "T").upper()
     value = int(match.group(2), 16) if match.group(2) else parse_number(match.group(3))
     if value is None:

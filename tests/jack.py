@@ -1,0 +1,201 @@
+"""Real parts for tests: a JACK server with the dummy driver, FluidSynth as the hardware synth,
+and `jack_midi_dump` as an independent MIDI receiver.
+
+Every server gets a unique name and no client is ever named like it (a client with the server's
+name removes the server's socket).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, require_program
+
+RATE = 48000
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+
+def wait_for(condition: Callable[[], object], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def jack_ports(env: dict[str, str], *flags: str) -> list[str]:
+    listed = subprocess.run(
+        ["jack_lsp", *flags], env=env, capture_output=True, text=True, timeout=5
+    )
+    return listed.stdout.splitlines() if listed.returncode == 0 else []
+
+
+def jack_connect(env: dict[str, str], source: str, destination: str) -> None:
+    subprocess.run(["jack_connect", source, destination], env=env, check=True, timeout=5)
+
+
+def jack_disconnect(env: dict[str, str], source: str, destination: str) -> None:
+    subprocess.run(["jack_disconnect", source, destination], env=env, check=False, timeout=5)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def jack_server(log_dir: Path, period: int = 32) -> Iterator[dict[str, str]]:
+    """A dummy-driver JACK server; yields the environment that reaches it (and imports us)."""
+    jackd = require_program("jackd")
+    require_program("jack_lsp")
+    require_program("jack_connect")
+    name = f"trk-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ, JACK_DEFAULT_SERVER=name, PYTHONPATH=str(REPO))
+    log_path = log_dir / f"jackd-{name}.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [jackd, "-n", name, "-d", "dummy", "-r", str(RATE), "-p", str(period)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            if not wait_for(lambda: "system:playback_1" in jack_ports(env), 10):
+                pytest.fail(f"jackd did not start: {log_path.read_text()}")
+            yield env
+        finally:
+            _stop(server)
+
+
+NOTE_LINE = re.compile(r"^\s*(\d+):((?: [0-9a-f]{2})+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    frame: int  # jack_midi_dump's absolute timestamp: frames since it started
+    data: bytes
+
+    @property
+    def status(self) -> int:
+        return self.data[0] & 0xF0 if self.data[0] < 0xF0 else self.data[0]
+
+    @property
+    def channel(self) -> int:
+        return (self.data[0] & 0x0F) + 1
+
+    @property
+    def is_note_on(self) -> bool:
+        return self.status == 0x90 and self.data[2] > 0
+
+    @property
+    def is_note_off(self) -> bool:
+        return self.status == 0x80 or (self.status == 0x90 and self.data[2] == 0)
+
+
+class MidiDump:
+    """`jack_midi_dump -a NAME`: records what reaches its port `NAME:input`, with frame times."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str = "dump") -> None:
+        program = require_program("jack_midi_dump")
+        self.name = name
+        self.port = f"{name}:input"
+        self.path = log_dir / f"{name}-{uuid.uuid4().hex[:6]}.txt"
+        self._file = self.path.open("w")
+        self.process = subprocess.Popen(
+            ["stdbuf", "-oL", program, "-a", name],
+            env=env,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+        )
+        if not wait_for(lambda: self.port in jack_ports(env), 10):
+            self.close()
+            pytest.fail(f"jack_midi_dump did not start: {self.path.read_text()}")
+
+    def messages(self) -> list[Received]:
+        found = []
+        for line in self.path.read_text().splitlines():
+            match = NOTE_LINE.match(line)
+            if match:
+                data = bytes(int(b, 16) for b in match.group(2).split())
+                found.append(Received(int(match.group(1)), data))
+        return found
+
+    def kill(self) -> None:
+        """Take the port away as a crash or an unplugged cable would."""
+        self.process.kill()
+        self.process.wait()
+        self._file.close()
+
+    def close(self) -> None:
+        _stop(self.process)
+        self._file.close()
+
+
+def unmatched_notes(messages: list[Received]) -> list[tuple[int, int]]:
+    """(channel, pitch) of every note-on that no later note-off ends: a hanging note."""
+    held: dict[tuple[int, int], int] = {}
+    for message in messages:
+        key = (message.channel, message.data[1]) if len(message.data) > 1 else None
+        if message.is_note_on and key:
+            held[key] = held.get(key, 0) + 1
+        elif message.is_note_off and key and held.get(key):
+            held[key] -= 1
+    return [key for key, count in held.items() for _ in range(count)]
+
+
+class FluidSynth:
+    """FluidSynth as a hardware synth: MIDI in on `fluidsynth-midi:midi_00`, audio out on
+    `fluidsynth-midi:left/right`, nothing connected until the test says so."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        program = require_program("fluidsynth")
+        if not SOUNDFONT.exists():
+            if os.environ.get("TRACKER_REQUIRE_JACK") == "1":
+                pytest.fail(f"{SOUNDFONT} is required (package fluid-soundfont-gm)")
+            pytest.skip(f"{SOUNDFONT} is not installed")
+        self.log = log_dir / f"fluidsynth-{uuid.uuid4().hex[:6]}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [program, "-a", "jack", "-m", "jack", "-i", "-s",
+                 "-o", "audio.jack.autoconnect=0", "-o", "midi.autoconnect=0",
+                 "-r", str(RATE), str(SOUNDFONT)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        found = wait_for(lambda: self.midi_port(env) is not None, 20)
+        if not found:
+            self.close()
+            pytest.fail(f"fluidsynth did not start: {self.log.read_text()}")
+        self.midi_in = self.midi_port(env) or ""
+        ports = jack_ports(env)
+        self.audio_out = [
+            p for p in ports if p.startswith("fluidsynth") and p.endswith((":left", ":right"))
+        ]
+
+    @staticmethod
+    def midi_port(env: dict[str, str]) -> str | None:
+        for port in jack_ports(env):
+            if port.startswith("fluidsynth") and port.split(":", 1)[1].startswith("midi"):
+                return port
+        return None
+
+    def close(self) -> None:
+        _stop(self.process)

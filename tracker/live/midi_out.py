@@ -1,0 +1,348 @@
+"""MIDI out in real time: the engine hands over events with their frames; a thread of our own
+sends each one when its frame is heard.
+
+The engine renders ~85 ms ahead, so every message is known well before it is due. The sender
+thread turns a frame into a time with the output's FrameClock, sleeps until shortly before it,
+then spins the rest (ARCHITECTURE rule 5: targets are absolute, sleeps never accumulate). A
+sleeping thread wakes ~0.1 ms late on Linux and a spin is exact, so the wait ends with a spin.
+
+It also keeps, per port, the notes it has sent and not ended, so every stop, quit, signal, lost
+port or panic key can end them (messages.panic_bytes).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from tracker.audio.clock import FrameClock
+from tracker.midi import messages
+from tracker.midi.ports import MidiUnavailable, OutputPort, PortLister, match_port, open_output
+from tracker.midi.ports import open_virtual_output as _open_virtual
+from tracker.model.events import Event, NoteOff, NoteOn
+from tracker.model.song import Song, TrackKind
+
+SPIN_NS = 1_000_000  # the last part of every wait is a busy wait
+POLL_NS = 4_000_000  # new work arrives ≥ 80 ms ahead, so looking every 4 ms is plenty
+WATCH_SECONDS = 0.5  # how often lost ports are looked for
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    port: str  # the name asked for: exact or a unique part of a port's name
+    channel: int  # 1-16
+
+
+@dataclass(slots=True)
+class MidiSetup:
+    """Where MIDI goes: routes per track index, clock ports with their offsets (ms; positive
+    sends later, negative earlier, for gear that lags), and names to open as virtual ports."""
+
+    api: str
+    routes: dict[int, Route] = field(default_factory=dict)
+    clock_out: dict[str, float] = field(default_factory=dict)
+    virtual: frozenset[str] = frozenset()
+
+
+def song_routes(song: Song, every_track_to: str | None = None) -> dict[int, Route]:
+    """MIDI tracks with a port, each on its channel; `every_track_to` sends every track there."""
+    routes = {}
+    for index, track in enumerate(song.tracks):
+        if every_track_to is not None:
+            routes[index] = Route(every_track_to, track.channel)
+        elif track.kind is TrackKind.MIDI and track.port:
+            routes[index] = Route(track.port, track.channel)
+    return routes
+
+
+@dataclass(slots=True)
+class _Port:
+    """One destination: its open port (None while lost), its offset, what sounds there."""
+
+    name: str  # the resolved name (a virtual port: our own name for it)
+    virtual: bool
+    offset_ns: int = 0
+    port: OutputPort | None = None
+    held: Counter[tuple[int, int]] = field(default_factory=Counter)  # (channel, pitch) → count
+    channels: set[int] = field(default_factory=set)
+    lost: bool = False
+
+
+Item = tuple[int, int, str, list[int]]  # due ns, order, port name, bytes
+
+
+class MidiOut:
+    """Owns the ports and the sender thread. The engine thread calls `event`, `transport` and
+    `pulse`; any thread may call `panic`, `warnings` and `close`."""
+
+    def __init__(
+        self,
+        setup: MidiSetup,
+        clock: FrameClock | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        """Open every port the setup names.
+
+        Raises:
+            MidiUnavailable: the API cannot start, or a port matches no port (or several);
+                the message lists the ports there are.
+        """
+        self.setup = setup
+        # The output's clock; the transport sets it once the output has opened.
+        self.clock = clock if clock is not None else FrameClock(48000)
+        self.on_warning = on_warning
+        self.warnings: deque[str] = deque(maxlen=32)
+        self._lister = PortLister(setup.api)
+        self._ports: dict[str, _Port] = {}  # by the name asked for
+        self._routes: dict[int, tuple[_Port, int]] = {}
+        try:
+            available = self._lister.outputs()
+            for track, route in setup.routes.items():
+                self._routes[track] = (self._open(route.port, available), route.channel)
+            self._clock_ports = [
+                self._open(name, available, offset) for name, offset in setup.clock_out.items()
+            ]
+        except MidiUnavailable:
+            self._close_ports()
+            self._lister.close()
+            raise
+        self.tracks = frozenset(self._routes)
+        self.muted: frozenset[int] = frozenset()
+        self._inbox: deque[tuple[int, str, list[int]]] = deque()  # engine → sender
+        self._handover: deque[tuple[str, OutputPort | None]] = deque()  # watcher → sender
+        self._panic = threading.Event()
+        self._halt = threading.Event()
+        self._heap: list[Item] = []
+        self._order = itertools.count()
+        self.sent = 0
+        self.late_ns: list[int] | None = None  # send time minus due time, when a bench asks
+        self._sender = threading.Thread(target=self._run, name="tracker-midi-out", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name="tracker-midi-watch", daemon=True)
+        self._sender.start()
+        self._watcher.start()
+
+    def _open(self, wanted: str, available: list[str], offset_ms: float = 0.0) -> _Port:
+        known = self._ports.get(wanted)
+        if known is None:
+            if wanted in self.setup.virtual:
+                known = _Port(wanted, True, port=_open_virtual(self.setup.api, wanted))
+            else:
+                name = match_port(wanted, available)
+                same = next((p for p in self._ports.values() if p.name == name), None)
+                known = same or _Port(name, False, port=open_output(self.setup.api, name))
+            self._ports[wanted] = known
+        if offset_ms:
+            known.offset_ns = round(offset_ms * 1e6)
+        return known
+
+    @property
+    def clock_wanted(self) -> bool:
+        return bool(self._clock_ports)
+
+    def port_names(self) -> list[str]:
+        return sorted({p.name for p in self._ports.values()})
+
+    # -- the engine's side ----------------------------------------------------------------------
+
+    def event(self, frame: int, event: Event) -> None:
+        """A song event of a routed track, heard at `frame`."""
+        routed = self._routes.get(getattr(event, "track", -1))
+        if routed is None or (isinstance(event, NoteOn) and event.track in self.muted):
+            return
+        port, channel = routed
+        data = messages.event_bytes(event, channel)
+        if data is not None:
+            self._inbox.append((frame, port.name, data))
+
+    def start_programs(self, frame: int, song: Song) -> None:
+        """Bank and program of every routed track that sets them, as playing starts."""
+        for track, (port, channel) in self._routes.items():
+            if track < len(song.tracks):
+                spec = song.tracks[track]
+                for data in messages.program_bytes(channel, spec.program, spec.bank):
+                    self._inbox.append((frame, port.name, data))
+
+    def realtime(self, frame: int, data: list[int]) -> None:
+        """A clock message (clock, start, stop, continue, song position) to every clock port."""
+        for port in self._clock_ports:
+            self._inbox.append((frame, port.name, data))
+
+    def notes_off(self, frame: int) -> None:
+        """All notes off on every channel each port has used, at `frame` (a stop)."""
+        for port in self._unique_ports():
+            self._inbox.append((frame, port.name, []))
+
+    def panic(self) -> None:
+        """End every note we sent, on every port, now (the sender thread does it)."""
+        self._panic.set()
+
+    # -- the sender thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        heap = self._heap
+        while not self._halt.is_set():
+            self._take_work()
+            now = time.perf_counter_ns()
+            while heap and heap[0][0] <= now:
+                due, _, name, data = heapq.heappop(heap)
+                self._send(self._by_name(name), data)
+                if self.late_ns is not None:
+                    self.late_ns.append(time.perf_counter_ns() - due)
+            if heap and heap[0][0] - now <= POLL_NS:
+                _wait_until(heap[0][0], self._halt)
+            else:
+                self._halt.wait(POLL_NS / 1e9)
+
+    def _take_work(self) -> None:
+        while self._handover:
+            name, port = self._handover.popleft()
+            self._swap(name, port)
+        if self._panic.is_set():
+            self._panic.clear()
+            self._heap.clear()
+            self._inbox.clear()
+            for port in self._unique_ports():
+                self._silence(port, sound_off=True)
+        inbox, heap, order = self._inbox, self._heap, self._order
+        while inbox:
+            frame, name, data = inbox.popleft()
+            due = self.clock.ns_at(frame) + self._by_name(name).offset_ns
+            heapq.heappush(heap, (due, next(order), name, data))
+
+    def _by_name(self, name: str) -> _Port:
+        for port in self._ports.values():
+            if port.name == name:
+                return port
+        raise KeyError(name)
+
+    def _unique_ports(self) -> list[_Port]:
+        return list({id(p): p for p in self._ports.values()}.values())
+
+    def _send(self, port: _Port, data: list[int]) -> None:
+        if not data:  # notes_off's marker: the channels are known only on this thread
+            for message in messages.panic_bytes([], port.channels, sound_off=False):
+                self._send(port, message)
+            return
+        status = data[0] & 0xF0
+        if status in (0x80, 0x90) and len(data) == 3:
+            key = ((data[0] & 0x0F) + 1, data[1])
+            if status == 0x90 and data[2] > 0:
+                port.held[key] += 1
+            elif port.held[key] > 0:
+                port.held[key] -= 1
+            else:
+                return  # a note-off for a note this port never got: it could end another
+        if data[0] < 0xF0:
+            port.channels.add((data[0] & 0x0F) + 1)
+        if port.port is None or port.lost:
+            return
+        try:
+            port.port.send(data)
+            self.sent += 1
+        except Exception as exc:  # rtmidi raises its own errors for a vanished ALSA port
+            self._lose(port, f"MIDI port {port.name!r} failed: {exc}")
+
+    def _silence(self, port: _Port, *, sound_off: bool) -> None:
+        held = [key for key, count in port.held.items() for _ in range(count)]
+        port.held.clear()
+        if port.port is None or port.lost:
+            return
+        for data in messages.panic_bytes(held, port.channels, sound_off=sound_off):
+            try:
+                port.port.send(data)
+            except Exception:
+                return
+
+    def _swap(self, name: str, new: OutputPort | None) -> None:
+        port = self._by_name(name)
+        old, port.port = port.port, new
+        if new is None:
+            port.lost = True
+            port.held.clear()  # the synth went with the port; nothing there to end now
+        else:
+            port.lost = False
+            # A synth that stayed powered may still hold notes from before: end them first.
+            for data in messages.panic_bytes([], port.channels, sound_off=True):
+                new.send(data)
+        if old is not None and old is not new:
+            old.close()
+
+    def _lose(self, port: _Port, warning: str) -> None:
+        port.lost = True
+        self._warn(warning)
+
+    # -- the watcher thread ---------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        lost: set[str] = set()
+        while not self._halt.wait(WATCH_SECONDS):
+            try:
+                available = set(self._lister.outputs())
+            except Exception:  # the server went away; the next look tells more
+                continue
+            for port in self._unique_ports():
+                if port.virtual:
+                    continue
+                if port.name not in available and port.name not in lost:
+                    lost.add(port.name)
+                    self._handover.append((port.name, None))
+                    self._warn(f"MIDI port {port.name!r} lost; other tracks keep playing")
+                elif port.name in available and port.name in lost:
+                    try:
+                        fresh = open_output(self.setup.api, port.name)
+                    except MidiUnavailable:
+                        continue
+                    lost.discard(port.name)
+                    self._handover.append((port.name, fresh))
+                    self._warn(f"MIDI port {port.name!r} is back")
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(text)
+        if self.on_warning is not None:
+            self.on_warning(text)
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the threads, then end every note we sent (note-offs, all notes off, all sound
+        off on every channel used). Safe to call twice."""
+        if self._halt.is_set():
+            return
+        self._halt.set()
+        self._sender.join()
+        self._watcher.join()
+        while self._handover:
+            self._swap(*self._handover.popleft())
+        for port in self._unique_ports():
+            self._silence(port, sound_off=True)
+        self._close_ports()
+        self._lister.close()
+
+    def _close_ports(self) -> None:
+        for port in {id(p): p for p in self._ports.values()}.values():
+            if port.port is not None:
+                port.port.close()
+                port.port = None
+
+
+def _wait_until(target_ns: int, halt: threading.Event) -> None:
+    """Sleep until SPIN_NS before `target_ns`, then spin: a sleep alone wakes late by the
+    scheduler's whim, a spin alone burns a core."""
+    remaining = target_ns - time.perf_counter_ns()
+    if remaining > SPIN_NS and halt.wait((remaining - SPIN_NS) / 1e9):
+        return
+    while time.perf_counter_ns() < target_ns:
+        pass
+
+
+def silence_all(outputs: Iterable[MidiOut]) -> None:
+    for output in outputs:
+        output.panic()
+
+
+NOTE_EVENTS = (NoteOn, NoteOff)
