@@ -71,8 +71,9 @@ class PortLister:
 
     def __init__(self, api: str) -> None:
         self.api = api
+        # Each client is one more JACK client woken every period: open the second only if asked.
         self._outputs = _client(api, True, f"{CLIENT_NAME}-watch")
-        self._inputs = _client(api, False, f"{CLIENT_NAME}-watch")
+        self._inputs: Any = None
 
     def outputs(self) -> list[str]:
         """Ports we can send to (other programs' inputs)."""
@@ -80,11 +81,14 @@ class PortLister:
 
     def inputs(self) -> list[str]:
         """Ports we can receive from (other programs' outputs)."""
+        if self._inputs is None:
+            self._inputs = _client(self.api, False, f"{CLIENT_NAME}-watch")
         return [n for n in self._inputs.get_ports() if not _own(n)]
 
     def close(self) -> None:
         self._outputs.delete()
-        self._inputs.delete()
+        if self._inputs is not None:
+            self._inputs.delete()
 
 
 def match_port(wanted: str, names: Sequence[str], what: str = "MIDI output") -> str:
