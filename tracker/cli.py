@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="send MIDI clock, start/stop/continue and song position here, MS later "
         "(negative: earlier) for gear that lags; may be given more than once",
     )
+    play.add_argument(
+        "--clock-in",
+        metavar="PORT",
+        help="follow MIDI clock from this input: its start/stop/continue and song position "
+        "drive playing, its tempo replaces the song's",
+    )
     play.add_argument("--audio-device", metavar="DEV", help="output device: name or part of it")
     play.set_defaults(run=_run_play)
     ports = commands.add_parser("ports", help="list MIDI ports and audio devices")

@@ -42,6 +42,11 @@ class FrameClock:
     def ready(self) -> bool:
         return self._best is not None
 
+    def frame_at(self, ns: int) -> float | None:
+        """The frame heard at `ns` (None before any report)."""
+        best = self._best
+        return None if best is None else (ns - best) * self.rate / NS
+
     def ns_at(self, frame: int) -> int:
         """When `frame` is heard; before any report, as if frame 0 were now."""
         best = self._best

@@ -82,6 +82,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 def run_play(args: argparse.Namespace) -> int:
     from tracker.audio.sinks import ClockSink
+    from tracker.live.clock_in import ClockSync, without_tempo_effects
     from tracker.live.transport import Transport
 
     song, path = open_song(args.song)
@@ -89,6 +90,8 @@ def run_play(args: argparse.Namespace) -> int:
         raise TrackerError(f"{path}: nothing to play: the order list is empty")
     if args.midi_out:
         song = every_track_to(song, args.midi_out)
+    if args.clock_in:
+        song = without_tempo_effects(song)
     setup = midi_setup(song, args)
     output = None if needs_audio(song) else ClockSink(RATE, BLOCK, "MIDI only")
     with stop_on_signals() as stop:
@@ -101,18 +104,27 @@ def run_play(args: argparse.Namespace) -> int:
             output=output,
             midi=setup,
         )
+        sync = None
         try:
+            if args.clock_in:
+                sync = ClockSync(transport, song, resolve_api(args.midi_api), args.clock_in)
+                print(f"tracker: following MIDI clock from {sync.source}", file=sys.stderr)
             if transport.midi is not None:
                 transport.midi.on_warning = _warn
                 ports = ", ".join(transport.midi.port_names())
                 print(f"tracker: MIDI to {ports}", file=sys.stderr, flush=True)
             print(f"tracker: playing {path.name} ({transport.status().audio})", file=sys.stderr)
-            transport.play(loop_song=args.loop)
-            _wait(transport, stop, args.duration)
+            if sync is None:
+                transport.play(loop_song=args.loop)
+                _wait(transport, stop, args.duration)
+            else:  # the clock's Start says when; play until told to stop
+                stop.wait(args.duration)
             interrupted = stop.is_set()
             transport.stop()
             time.sleep(STOP_SECONDS)
         finally:
+            if sync is not None:
+                sync.close()
             transport.close()
     return 130 if interrupted else 0
 

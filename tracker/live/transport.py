@@ -225,6 +225,19 @@ class Transport:
     def midi(self) -> MidiOut | None:
         return self._midi
 
+    def tick_now(self) -> float:
+        """The song tick heard at this moment, between blocks too (the output's frame clock
+        says which frame is heard now); the block's own tick when the clock has no reports."""
+        frame = self._sink.clock.frame_at(time.perf_counter_ns())
+        if frame is None:
+            return float(self.status().tick)
+        index = int(frame) // self.block
+        info = self._engine.info_at(index)
+        if info.index != index or not info.playing:
+            return float(info.tick)
+        per_frame = info.bpm * self._snapshot.ticks_per_beat / (60 * self.rate)
+        return info.tick + (frame - index * self.block) * per_frame
+
     def close(self) -> None:
         """Stop the engine thread, end every MIDI note (a panic), close the audio stream.
         Safe to call twice."""
