@@ -90,6 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.add_argument("--audio-device", metavar="DEV", help="output device: name or part of it")
     play.set_defaults(run=_run_play)
+    record = commands.add_parser(
+        "record",
+        help="play a track to a hardware synth over MIDI and record its audio back",
+        description="Play one MIDI track to its synth and record the synth's audio from "
+        "input channels of the audio device into a WAV aligned to the song. The round trip "
+        "is measured with a test note (once per device and port; stored) and compensated.",
+    )
+    record.add_argument("song", type=Path)
+    record.add_argument("--track", required=True, help="the MIDI track to play and record")
+    record.add_argument(
+        "--input", required=True, metavar="CHANNELS", help="input channels: 1, 1,2 or 1-2"
+    )
+    record.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
+    record.add_argument("--audio-device", metavar="DEV", help="input device: name or part of it")
+    _midi_api_option(record)
+    record.add_argument(
+        "--tail", type=float, default=2.0, metavar="SECONDS", help="record this long after"
+    )
+    record.add_argument(
+        "--preroll", type=float, default=1.0, metavar="SECONDS", help="wait before measuring"
+    )
+    record.add_argument(
+        "--remeasure", action="store_true", help="measure the round trip even if stored"
+    )
+    record.set_defaults(run=_run_record)
     ports = commands.add_parser("ports", help="list MIDI ports and audio devices")
     _midi_api_option(ports)
     ports.set_defaults(run=_run_ports)
@@ -114,7 +139,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-SUBCOMMANDS = ("render", "bounce", "import", "export", "info", "play", "ports")
+SUBCOMMANDS = ("render", "bounce", "import", "export", "info", "play", "record", "ports")
 
 
 def build_app_parser() -> argparse.ArgumentParser:
@@ -188,6 +213,12 @@ def _run_play(args: argparse.Namespace) -> int:
     from tracker.commands.play import run_play
 
     return run_play(args)
+
+
+def _run_record(args: argparse.Namespace) -> int:
+    from tracker.commands.record import run_record
+
+    return run_record(args)
 
 
 def _run_ports(args: argparse.Namespace) -> int:

@@ -62,6 +62,7 @@ class Engine:
         self.error = ""
         self.render_times: list[float] | None = None  # seconds per block, when a bench asks
         self.midi: MidiOut | None = None  # set before the engine thread starts
+        self.started = (0, 0)  # (session, frame its start tick is heard at), for the UI thread
         self._pulse = 0  # the next MIDI clock pulse, counted from local tick 0
 
     # -- driving ------------------------------------------------------------------------------
@@ -114,6 +115,7 @@ class Engine:
         if self.midi is not None:
             self._midi_start(command, stream.song.ticks_per_beat)
         stream.place(command.start, self.frames)
+        self.started = (command.session, self.frames)
         self.pending.clear()
         self._release(keep=False, wanted=Counter(stream.sounding))
         for event in stream.chase_events():

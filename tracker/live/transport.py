@@ -225,6 +225,12 @@ class Transport:
     def midi(self) -> MidiOut | None:
         return self._midi
 
+    def start_ns(self) -> int | None:
+        """When the start of the current play() is heard (perf_counter_ns); None until the
+        engine has taken it up."""
+        session, frame = self._engine.started
+        return self._sink.clock.ns_at(frame) if session == self._session else None
+
     def tick_now(self) -> float:
         """The song tick heard at this moment, between blocks too (the output's frame clock
         says which frame is heard now); the block's own tick when the clock has no reports."""
