@@ -292,3 +292,15 @@ def test_an_auditioned_note_sounds_now_and_stops_on_its_own(square_dir):
     # 0.1 s of note plus the preset's 10 ms release, give or take a block.
     assert abs((last - first) - int(0.11 * RATE)) < 1024
     assert not live.playing
+
+
+def test_looping_an_empty_pattern_keeps_time_and_does_not_hang() -> None:
+    # An endless order of a silent pattern once made the sequencer loop forever unseen.
+    song = one_track_song({})
+    sink = PullSink()
+    with Transport(song, output=sink) as transport:
+        transport.play(loop=True)
+        sink.pull(48000 * 3)
+        status = transport.status()
+        assert status.playing and status.looping
+        assert status.tick > song.pattern_ticks(song.order[0])  # past the first pass

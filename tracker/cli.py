@@ -159,6 +159,7 @@ def build_app_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="save unsaved edits to a recovery file this often (default 30, 0: never)",
     )
+    _midi_api_option(parser)
     parser.set_defaults(run=_run_app)
     return parser
 

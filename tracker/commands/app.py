@@ -14,8 +14,10 @@ from tracker.model.errors import TrackerError
 from tracker.paths import demo_song
 
 if TYPE_CHECKING:
+    from tracker.live.midi_out import MidiSetup
     from tracker.live.remote import RemoteTransport
     from tracker.live.transport import Transport
+    from tracker.model.song import Song
     from tracker.session.document import Document
 
 
@@ -32,7 +34,8 @@ def open_document(path: Path | None) -> Document:
         if path.suffix.lower() != ".song":
             raise TrackerError(
                 f"{path}: no such song file (a new song needs a name ending in .song;"
-                " commands: render, bounce, import, export, info — see tracker --help)"
+                " commands: render, bounce, import, export, info, play, record, ports"
+                " — see tracker --help)"
             )
         return Document(new_song(path.stem), path)
     return Document.open(path)
@@ -68,14 +71,17 @@ def run_app(args: argparse.Namespace) -> int:
         # collections and GIL never delay them (docs/DESIGN.md, under-runs measured).
         source = doc.path or doc.imported_from or demo_song()
         dirs = instrument_dirs(source)
+        midi = _midi_setup(doc.song, args.midi_api)
         if in_process:
             from tracker.live.transport import Transport
 
-            return Transport(doc.song, device=device, search_dirs=dirs)
+            return Transport(
+                doc.song, device=device, search_dirs=dirs, midi=midi, midi_required=False
+            )
         # Not transport.py: importing it would load numba into the UI's process for nothing.
         from tracker.live.remote import RemoteTransport
 
-        return RemoteTransport(doc.song, device=device, search_dirs=dirs)
+        return RemoteTransport(doc.song, device=device, search_dirs=dirs, midi=midi)
 
     app = TrackerApp(
         document,
@@ -93,3 +99,18 @@ def run_app(args: argparse.Namespace) -> int:
     if app.return_code:
         raise TrackerError("the app stopped on an error (unsaved edits are in the recovery file)")
     return 0
+
+
+def _midi_setup(song: Song, api: str | None) -> MidiSetup | None:
+    """MIDI for the song's MIDI tracks that name a port; None when there are none. The
+    MIDI tracks of the song as opened: tracks given a port later play from the next open."""
+    from tracker.live.midi_out import MidiSetup, song_routes
+    from tracker.midi.ports import MidiUnavailable, resolve_api
+
+    routes = song_routes(song)
+    if not routes:
+        return None
+    try:
+        return MidiSetup(resolve_api(api), routes)
+    except MidiUnavailable:
+        return None

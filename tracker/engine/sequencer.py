@@ -192,12 +192,24 @@ def sequence(song: Song, order: Sequence[int] | None = None) -> Iterator[Event]:
     start = 0
     if song.bpm:
         seq.emit(TempoChange(0, song.bpm))
+    # An endless order (a loop) of silent patterns would never yield again and hang its reader;
+    # there, every pattern that yields nothing yields its start as a tempo mark instead.
+    endless = order is not None and not isinstance(order, list | tuple)
+    bpm = song.bpm
     for pattern_id in song.order if order is None else order:
+        pattern_start = start
         seq.pattern(pattern_id, start)
         start += song.pattern_ticks(pattern_id)
         # Nothing later can land before this pattern's end, so all earlier events are final.
         seq.release_due(start)
-        yield from seq.pop_before(start)
+        yielded = False
+        for event in seq.pop_before(start):
+            if isinstance(event, TempoChange):
+                bpm = event.bpm
+            yielded = True
+            yield event
+        if endless and not yielded:
+            yield TempoChange(pattern_start, bpm)
     seq.end_all(start)
     yield from seq.pop_before(None)
 

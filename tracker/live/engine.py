@@ -214,14 +214,14 @@ class Engine:
                 events.extend((offset, off) for off in offs)
             elif not isinstance(item, TempoChange) and self.ledger.admit(item):
                 events.append((offset, item))
-        if self.midi is not None:
-            self._to_midi(start, stop, events)
         if self.auditions:
             due = [(max(f - start, 0), e) for f, e in self.auditions if f < stop]
             if due:
                 self.auditions = [(f, e) for f, e in self.auditions if f >= stop]
                 events.extend(due)
                 events.sort(key=lambda item: item[0])  # stable: song order kept at one offset
+        if self.midi is not None:
+            self._to_midi(start, stop, events)
         return events
 
     # -- MIDI out ------------------------------------------------------------------------------

@@ -24,13 +24,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.live.collector import CollectorGuard
 from tracker.live.status import TransportStatus
 from tracker.model.copying import copy_pattern, copy_tracks
 from tracker.model.errors import TrackerError
 from tracker.model.song import Song
+
+if TYPE_CHECKING:
+    from tracker.live.midi_out import MidiSetup
 
 START_TIMEOUT = 60.0  # the child's first start compiles the synth with numba
 CLOSE_TIMEOUT = 2.0
@@ -101,6 +104,7 @@ class RemoteTransport:
         device: str | None = None,
         search_dirs: Sequence[Path] = (),
         lookahead: int | None = None,
+        midi: MidiSetup | None = None,
     ) -> None:
         """Start the audio process on a copy of `song` and wait until it plays (up to a minute
         the first time: numba compiles the synth). `lookahead` None: the Transport's default.
@@ -126,6 +130,8 @@ class RemoteTransport:
             "device": device,
             "search_dirs": tuple(search_dirs),
             "lookahead": lookahead,
+            "midi": midi,
+            "midi_required": False,
         }
         self._process = context.Process(
             target=serve,
@@ -216,6 +222,10 @@ class RemoteTransport:
         self._requested = False
         if seq:
             self._command_seq = seq
+
+    def panic(self) -> None:
+        """End every MIDI note sent, now (note-offs, all notes off, all sound off)."""
+        self._send("panic")
 
     def audition(
         self,
@@ -444,6 +454,8 @@ class _Server:
                 transport.play(order_index, row, loop=loop)
             elif name == "stop":
                 transport.stop()
+            elif name == "panic":
+                transport.panic()
             elif name == "audition":
                 track, pitch, velocity, instrument, seconds = args
                 transport.audition(track, pitch, velocity, instrument, seconds)

@@ -24,3 +24,4 @@ class TransportStatus:
     audio: str  # "JACK · 48000 Hz · 512" / "no audio: PortAudio library not found" / …
     audio_ok: bool
     voices: int  # active synth voices
+    midi: str = "MIDI: off"  # "MIDI: 2 ports" / "MIDI: port 'x' lost; …" / why there is none

@@ -24,8 +24,10 @@ from tracker.live.midi_out import MidiOut, MidiSetup
 from tracker.live.mixing import LiveRenderer, track_layout, warm_up
 from tracker.live.status import TransportStatus
 from tracker.live.stream import SongStream
+from tracker.midi.ports import MidiUnavailable
 from tracker.model.copying import copy_song
 from tracker.model.errors import TrackerError
+from tracker.model.events import NoteOff, NoteOn
 from tracker.model.song import Song, TrackKind
 
 # Frames rendered ahead of the device: 85 ms at 48 kHz. bench/live_audio.py with a CPU-bound
@@ -50,13 +52,15 @@ class Transport:
         output: AudioSink | None = None,
         lookahead: int = LOOKAHEAD,
         midi: MidiSetup | None = None,
+        midi_required: bool = True,
     ) -> None:
         """Take a snapshot of `song` and open the audio output (device by exact name or unique
         substring, else the default). With no PortAudio or no device it plays on a silent
         clock-driven sink, and status().audio says why there's no sound.
 
         `midi` sends MIDI tracks to their ports (and clock to clock ports), in step with the
-        audio output.
+        audio output. With `midi_required` False a MIDI failure (no JACK server, a port not
+        there) is not an error: the transport plays without MIDI and its status says why.
 
         Raises:
             TrackerError: `device` names no single device; the song uses a bad instrument;
@@ -69,7 +73,15 @@ class Transport:
         renderer = LiveRenderer(self._snapshot, rate, self._library, block)
         self._layout = renderer.layout
         # Ports first: an unknown port is an error before any sound starts.
-        self._midi = MidiOut(midi) if midi is not None else None
+        self._midi: MidiOut | None = None
+        self._midi_note = "MIDI: off"
+        if midi is not None:
+            try:
+                self._midi = MidiOut(midi)
+            except MidiUnavailable as exc:
+                if midi_required:
+                    raise
+                self._midi_note = f"MIDI: {exc}"
         sink = output if output is not None else open_output(rate, block, device)
         self._ring = FrameRing(lookahead + 4 * block)
         self._engine = Engine(renderer, self._ring, rate, block)
@@ -214,7 +226,17 @@ class Transport:
             audio=audio,
             audio_ok=self._sink.ok,
             voices=info.voices,
+            midi=self._midi_status(),
         )
+
+    def _midi_status(self) -> str:
+        midi = self._midi
+        if midi is None:
+            return self._midi_note
+        if midi.warnings:
+            return f"MIDI: {midi.warnings[-1]}"
+        ports = midi.port_names()
+        return f"MIDI: {ports[0]}" if len(ports) == 1 else f"MIDI: {len(ports)} ports"
 
     def panic(self) -> None:
         """End every MIDI note we sent, now: note-offs, all notes off, all sound off."""
@@ -224,6 +246,18 @@ class Transport:
     @property
     def midi(self) -> MidiOut | None:
         return self._midi
+
+    def thru(self, track: int, pitch: int, velocity: int) -> None:
+        """A note played on a MIDI keyboard, to `track`'s sound now (velocity 0: its end):
+        its MIDI port when it has one, else its instrument (a short audition)."""
+        midi = self._midi
+        if midi is not None and track in midi.tracks:
+            frame = midi.clock.frame_at(time.perf_counter_ns())
+            at = int(frame) + 1 if frame is not None else 0
+            event = NoteOn(0, track, pitch, velocity) if velocity else NoteOff(0, track, pitch)
+            midi.event(at, event)
+        elif velocity:
+            self.audition(track, pitch, velocity)
 
     def start_ns(self) -> int | None:
         """When the start of the current play() is heard (perf_counter_ns); None until the

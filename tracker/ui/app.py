@@ -57,6 +57,7 @@ class TrackerApp(FileActions, App[None]):
         Binding("f6", "play_pattern", "Loop the current pattern"),
         Binding("f7", "play_cursor", "Play from the cursor"),
         Binding("f8", "stop", "Stop (all notes off)"),
+        Binding("ctrl+e", "panic", "MIDI panic: end every note on every port"),
         Binding("f2", "view('grid')", "Pattern grid", show=True),
         Binding("f3", "view('roll')", "Piano roll", show=True),
         Binding("f4", "focus_tracks", "Track list"),
@@ -234,6 +235,7 @@ class TrackerApp(FileActions, App[None]):
             audio_ok=bool(status and status.audio_ok),
             underruns=status.underruns if status else 0,
             voices=status.voices if status else 0,
+            midi=status.midi if status else "MIDI: off",
             dirty=self.document.dirty,
         )
         self.query_one(TransportBar).show(view)
@@ -399,6 +401,13 @@ class TrackerApp(FileActions, App[None]):
         self.grid.set_playhead(None, None)
         self.roll.set_playhead(None, None)
         self._show_status()
+
+    def action_panic(self) -> None:
+        """Hanging notes on a synth: note-offs, all notes off and all sound off, now."""
+        panic = getattr(self.transport, "panic", None)
+        if panic is not None:
+            panic()
+        self.notify("MIDI panic: every note ended")
 
     def action_undo(self) -> None:
         label = self.document.history.undo()

@@ -30,6 +30,9 @@ def palette_commands(app: TrackerApp) -> Iterator[SystemCommand]:
     )
     yield SystemCommand("Play from cursor", "from the cursor's row (F7)", app.action_play_cursor)
     yield SystemCommand("Stop", "stop and release every note (F8)", app.action_stop)
+    yield SystemCommand(
+        "MIDI panic", "end every note on every MIDI port now (ctrl+e)", app.action_panic
+    )
     yield SystemCommand("Undo", "undo the last edit (ctrl+z)", app.action_undo)
     yield SystemCommand("Redo", "redo what was undone (ctrl+y)", app.action_redo)
     yield SystemCommand("Save", "save the song (ctrl+s)", app.action_save)
