@@ -49,7 +49,9 @@ def midi_song(ports: list[str], rows: int = 16, patterns: int = 2) -> Song:
         for track in range(len(tracks)):
             for row in range(0, rows, 2):
                 pitch = 40 + track * 12 + row // 2
-                pattern.set_note(track, row, 0, NoteCell(pitch, velocity=min(20 + row * 3 + track, 127)))
+                pattern.set_note(
+                    track, row, 0, NoteCell(pitch, velocity=min(20 + row * 3 + track, 127))
+                )
             pattern.set_effect(track, 0, 0, EffectCell("C", 0x0740))
             pattern.set_effect(track, 1, 0, EffectCell("A", 0x33))
         song.patterns[pattern_id] = pattern
