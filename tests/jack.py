@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -159,6 +161,26 @@ def unmatched_notes(messages: list[Received]) -> list[tuple[int, int]]:
     return [key for key, count in held.items() for _ in range(count)]
 
 
+def rtmidi_outputs(env: dict[str, str]) -> list[str]:
+    """The ports python-rtmidi can send to on the server `env` names (a client of its own)."""
+    script = (
+        "import rtmidi; o = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name='lister'); "
+        "print('\\n'.join(o.get_ports()))"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=10
+    )
+    return listed.stdout.splitlines()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on: FluidSynth's -s shell exits when its port is taken (by
+    another FluidSynth), and with -i it then has nothing to do and quits."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class FluidSynth:
     """FluidSynth as a hardware synth: MIDI in on `fluidsynth-midi:midi_00`, audio out on
     `fluidsynth-midi:left/right`, nothing connected until the test says so."""
@@ -172,7 +194,7 @@ class FluidSynth:
         self.log = log_dir / f"fluidsynth-{uuid.uuid4().hex[:6]}.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [program, "-a", "jack", "-m", "jack", "-i", "-s",
+                [program, "-a", "jack", "-m", "jack", "-i", "-s", "-o", f"shell.port={free_port()}",
                  "-o", "audio.jack.autoconnect=0", "-o", "midi.autoconnect=0",
                  "-r", str(RATE), str(SOUNDFONT)],
                 env=env,
@@ -185,6 +207,11 @@ class FluidSynth:
             self.close()
             pytest.fail(f"fluidsynth did not start: {self.log.read_text()}")
         self.midi_in = self.midi_port(env) or ""
+        # jack_lsp shows the port as soon as it is registered; MIDI clients see it once
+        # FluidSynth's MIDI client is active
+        if not wait_for(lambda: self.midi_in in rtmidi_outputs(env), 20):
+            self.close()
+            pytest.fail(f"fluidsynth's MIDI input never became usable: {self.log.read_text()}")
         ports = jack_ports(env)
         self.audio_out = [
             p for p in ports if p.startswith("fluidsynth") and p.endswith((":left", ":right"))
@@ -199,3 +226,57 @@ class FluidSynth:
 
     def close(self) -> None:
         _stop(self.process)
+
+
+def free_tcp_port() -> int:
+    """A TCP port nobody listens on now (the system picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PrivateFluidSynth(FluidSynth):
+    """FluidSynth as above, with its command server on a free TCP port instead of 9800.
+
+    `-s` keeps a non-interactive FluidSynth running; when another FluidSynth on the machine
+    (another test run, another checkout) holds 9800, the server fails, FluidSynth exits at
+    once, and its ports vanish between being found and being connected. This one also waits
+    for its audio ports, not only the MIDI one.
+    """
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        program = require_program("fluidsynth")
+        if not SOUNDFONT.exists():
+            if os.environ.get("TRACKER_REQUIRE_JACK") == "1":
+                pytest.fail(f"{SOUNDFONT} is required (package fluid-soundfont-gm)")
+            pytest.skip(f"{SOUNDFONT} is not installed")
+        self.log = log_dir / f"fluidsynth-{uuid.uuid4().hex[:6]}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [program, "-a", "jack", "-m", "jack", "-i", "-s",
+                 "-o", f"shell.port={free_tcp_port()}",
+                 "-o", "audio.jack.autoconnect=0", "-o", "midi.autoconnect=0",
+                 "-r", str(RATE), str(SOUNDFONT)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+        def audio_ports() -> list[str]:
+            return [
+                p
+                for p in jack_ports(env)
+                if p.startswith("fluidsynth") and p.endswith((":left", ":right"))
+            ]
+
+        if not wait_for(lambda: self.midi_port(env) and len(audio_ports()) == 2, 20):
+            self.close()
+            pytest.fail(f"fluidsynth did not start: {self.log.read_text()}")
+        self.midi_in = self.midi_port(env) or ""
+        # jack_lsp shows the port as soon as it is registered; MIDI clients see it once
+        # FluidSynth's MIDI client is active
+        if not wait_for(lambda: self.midi_in in rtmidi_outputs(env), 20):
+            self.close()
+            pytest.fail(f"fluidsynth's MIDI input never became usable: {self.log.read_text()}")
+        self.audio_out = sorted(audio_ports())  # left, right
