@@ -1,8 +1,14 @@
 """Real parts for tests: a JACK server with the dummy driver, FluidSynth as the hardware synth,
 and `jack_midi_dump` as an independent MIDI receiver.
 
-Every server gets a unique name and no client is ever named like it (a client with the server's
-name removes the server's socket).
+Servers are named from a small pool, and no client is ever named like one (a client with the
+server's name removes the server's socket).
+
+Why a pool and not a fresh name each time: jackd keeps its servers in a registry of eight
+slots in /dev/shm, and frees a dead server's slot only when a server of the same name starts
+again. A server that dies without unregistering (SIGKILL, a killed test run, a test that kills
+JACK on purpose) keeps its slot; after eight such deaths under unique names every jackd on the
+machine fails with "Too many servers already active". Pool names reclaim their own slots.
 """
 
 from __future__ import annotations
@@ -61,14 +67,31 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+SERVER_POOL = [f"trk-test-{slot}" for slot in range(6)]
+
+
+def server_env(name: str) -> dict[str, str]:
+    """The environment in which JACK clients (and our program) reach the server `name`; no
+    client started in it starts a server of its own."""
+    return dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1", PYTHONPATH=str(REPO))
+
+
+def free_server_name() -> str:
+    """A pool name no running server answers to (another test run may hold some)."""
+    for name in SERVER_POOL:
+        if not jack_ports(server_env(name)):
+            return name
+    pytest.fail(f"every JACK test server name is in use: {', '.join(SERVER_POOL)}")
+
+
 @contextmanager
 def jack_server(log_dir: Path, period: int = 32) -> Iterator[dict[str, str]]:
     """A dummy-driver JACK server; yields the environment that reaches it (and imports us)."""
     jackd = require_program("jackd")
     require_program("jack_lsp")
     require_program("jack_connect")
-    name = f"trk-{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ, JACK_DEFAULT_SERVER=name, PYTHONPATH=str(REPO))
+    name = free_server_name()
+    env = server_env(name)
     log_path = log_dir / f"jackd-{name}.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
@@ -228,13 +251,6 @@ class FluidSynth:
         _stop(self.process)
 
 
-def free_tcp_port() -> int:
-    """A TCP port nobody listens on now (the system picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PrivateFluidSynth(FluidSynth):
     """FluidSynth as above, with its command server on a free TCP port instead of 9800.
 
@@ -254,7 +270,7 @@ class PrivateFluidSynth(FluidSynth):
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [program, "-a", "jack", "-m", "jack", "-i", "-s",
-                 "-o", f"shell.port={free_tcp_port()}",
+                 "-o", f"shell.port={free_port()}",
                  "-o", "audio.jack.autoconnect=0", "-o", "midi.autoconnect=0",
                  "-r", str(RATE), str(SOUNDFONT)],
                 env=env,
