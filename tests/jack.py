@@ -73,7 +73,9 @@ SERVER_POOL = [f"trk-test-{slot}" for slot in range(6)]
 def server_env(name: str) -> dict[str, str]:
     """The environment in which JACK clients (and our program) reach the server `name`; no
     client started in it starts a server of its own."""
-    return dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1", PYTHONPATH=str(REPO))
+    return dict(
+        os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1", PYTHONPATH=str(REPO)
+    )
 
 
 def free_server_name() -> str:
