@@ -205,8 +205,9 @@ class TrackerApp(FileActions, App[None]):
     # --- status -------------------------------------------------------------------------
 
     def _show_status(self) -> None:
-        if not self.screen.is_mounted or not self.query("#order"):
-            return  # a timer firing while the app shuts down
+        # A timer may fire while the app shuts down: its screens may be gone already.
+        if not self.screen_stack or not self.screen.is_mounted or not self.query("#order"):
+            return
         song, state = self.document.song, self.state
         status = self.transport.status() if self.transport is not None else None
         playing = status is not None and status.playing
