@@ -3,6 +3,7 @@ clock with fake timings, note onsets in synthetic signals, and the stored latenc
 
 from __future__ import annotations
 
+import itertools
 import json
 from types import SimpleNamespace
 
@@ -179,9 +180,23 @@ def test_the_clock_ignores_late_wakeups(speed, seed):
     # 1.0001 and 0.9999: a sound card's crystal against the system clock.
     clock = FrameClock(RATE, 20 * RATE, 512)
     truth = simulate(clock, 10.0, speed=speed, seed=seed)
-    frames = [-4800, *range(0, 10 * RATE, 4801), 10 * RATE + 4800]  # and just outside
+    last = 10 * RATE // 512 * 512 - 1  # the last frame delivered
+    frames = [-4800, *range(0, last - RATE // 4, 4801)]
     errors = [abs(clock.time_ns_of_frame(f) - truth_ns(truth, f, speed)) for f in frames]
     assert max(errors) < 100_000, max(errors)  # 0.1 ms
+    # The last 0.25 s have fewer callbacks after them, and frames not delivered yet carry
+    # on from the last one delivered: neither is early.
+    for frame in (last - 1000, last, last + 4800):
+        assert clock.time_ns_of_frame(frame) >= truth_ns(truth, frame, speed) - 30_000
+
+
+def test_the_clock_never_runs_backwards():
+    for seed in range(5):
+        for stalls in (False, True):
+            clock = FrameClock(RATE, 20 * RATE, 512)
+            simulate(clock, 10.0, stalls=stalls, seed=seed)
+            times = [clock.time_ns_of_frame(f) for f in range(-2000, 11 * RATE, 256)]
+            assert all(b > a for a, b in itertools.pairwise(times))
 
 
 @pytest.mark.parametrize("seed", range(3))

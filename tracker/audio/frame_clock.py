@@ -9,20 +9,24 @@ time of every frame up to its end:
     time(f) ≤ callback_ns − latency − (end − f) · 1e9 / rate      for every end > f
 
 and the estimate is the tightest of those bounds over the callbacks in the HORIZON after f:
-a minimum of `callback_ns − end · 1e9 / rate` over them, plus f's own duration. Late
+the minimum of `callback_ns − latency − end · 1e9 / rate` over them, plus `f · 1e9 / rate`. Late
 wake-ups only loosen bounds that a prompt callback then beats.
 
 Why only callbacks after the frame: an earlier callback says nothing about a later frame when
 the device's clock loses time. The dummy JACK driver does, whenever it misses a deadline under
 load (it restarts its schedule from "now"), and a sound card's overflow drops input the same
-way. On a loaded 2-CPU machine, the same six notes 500 ms apart through FluidSynth measured
-(JACK period 64, block 128) latencies of 0.7–1.2 ms this way, where a minimum over callbacks on
-both sides of each onset was off by up to 15 ms after one lost stretch.
+way. Through FluidSynth on the dummy driver on a loaded 2-CPU machine, with the server losing
+up to 100 ms of real time between notes sent 500 ms apart, the notes' latencies measured this
+way came out 0–3 ms after their sending (FluidSynth's 64-frame blocks alone spread them by up
+to 1.3 ms), where a lower envelope of the callbacks on both sides of a frame was 15 ms
+early after one such loss.
 
 What it costs: a device running faster than perf_counter (a crystal, by up to ~100 ppm) makes
 the bound from a callback `d` seconds on too early by `d · 1e-4`, so the horizon is kept short
 (0.25 s: at most 25 µs). A stall inside a buffer is charged to the frames before it: their
-times come out late by up to the stall, so smaller blocks give a finer clock.
+times come out late by up to the stall, so smaller blocks give a finer clock. The last 0.25 s
+of a recording have fewer callbacks after them, so they are only as exact as those were prompt:
+record a little past what is needed. Frames not delivered yet carry on from the last one.
 """
 
 from __future__ import annotations
@@ -82,11 +86,19 @@ class FrameClock:
         # Callbacks whose buffers hold `frame` or later ones: their `end` is past it (`end`
         # itself is the next buffer's first frame, which may come after a stall).
         first = bisect.bisect_right(self._end, frame, 0, count)
-        if first == count:  # not delivered yet: assume the clock runs on as it last did
-            first = bisect.bisect_left(self._end, self._end[count - 1] - self._horizon, 0, count)
-            last = count
-        else:
-            horizon_end = max(frame, self._end[first]) + self._horizon
-            last = bisect.bisect_right(self._end, horizon_end, first, count)
+        if first == count:
+            return self._after_the_last(frame)
+        horizon_end = max(frame, self._end[first]) + self._horizon
+        last = bisect.bisect_right(self._end, horizon_end, first, count)
         offset = min(self._offset[first:last])
         return offset + frame * 1_000_000_000 // self.rate
+
+    def _after_the_last(self, frame: int) -> int:
+        """A frame not delivered yet: the clock runs on as over the last horizon, but never
+        before the last delivered frame (a stall in that horizon would put it there)."""
+        count = self._count
+        end = self._end[count - 1]
+        first = bisect.bisect_left(self._end, end - self._horizon, 0, count)
+        steady = min(self._offset[first:count]) + frame * 1_000_000_000 // self.rate
+        last_frame = self.time_ns_of_frame(end - 1)
+        return max(steady, last_frame + (frame - end + 1) * 1_000_000_000 // self.rate)

@@ -224,8 +224,11 @@ class InputRecorder:
     def time_ns_of_frame(self, frame: int) -> int:
         """The time.perf_counter_ns() at which recorded frame `frame` entered the input.
 
-        Accurate to the most prompt callbacks within 0.25 s of the frame (see FrameClock);
-        frames within 0.25 s of an overflow may be off by the input that was lost.
+        Bounded by the callbacks of the 0.25 s after the frame and as exact as the most
+        prompt of them (see FrameClock): never early; late by what the device lost inside
+        the frame's own buffer (smaller blocks give a finer clock), and in the last 0.25 s
+        recorded by how late the few callbacks after it were (record a little past what is
+        needed). Increases with `frame`; frames not recorded yet carry on from the last.
 
         Raises:
             RuntimeError: nothing has been recorded yet.

@@ -7,12 +7,15 @@ its true start and the frame reported, whatever came before it; jitter, not bias
 
 Method, on the envelope `|x|` of the mono sum:
 
-1. Find the note (coarse, 0.5 ms blocks). A block is a candidate when its peak is at least
-   `threshold_db` and `RISE_DB` above the loudest block of the 20 ms before it: the level
-   jumped after silence, noise or a decay.
-2. Time it (exact frame). The note's peak `P` is the loudest sample of the 20 ms from where it
-   was found; the onset is the first frame where `|x|` reaches `level_db` below `P`, searching
-   from shortly before the candidate so a slow attack is found where it crosses that level.
+1. Find the note (coarse, 0.5 ms blocks). A block is a candidate when the loudest block of
+   the 10 ms from it reaches `threshold_db` and is `RISE_DB` louder than the loudest block of
+   the 20 ms before it: the level jumped after silence, noise or a decay. The note is under
+   way at the first sample that is that much louder.
+2. Time it (exact frame). The note's peak `P` is the loudest sample of the 20 ms from there;
+   the onset is the first frame, from 10 ms earlier on, where `|x|` reaches `level_db` below
+   `P` (and 1.5 times the loudest sample of the 20 ms before the search, so a noise floor
+   close to that level is not mistaken for the note). `min_gap` after an onset, the search
+   for the next one begins.
 
 Why a level relative to the note's own peak, and not a walk back to where the signal leaves
 the noise floor: the floor differs between notes (digital silence before the first, the
@@ -20,13 +23,16 @@ previous note's tail before the next), and an attack takes milliseconds to rise 
 FluidSynth's GM piano (C4) the rise from -85 dB to -53 dB takes 1 ms and to -38 dB 3 ms, so
 "leaves the floor" lands 0 ms into a note after silence but about 3 ms into one over a tail at
 -26 dB: a 3 ms inconsistency. The crossing of -20 dB below the peak lands on the same frame
-(148 frames at 48 kHz into that note) after silence and over tails at -26 dB and -33 dB. A
+(148 frames at 48 kHz after the note-on) after silence and over tails at -26 dB and -33 dB. A
 floor louder than the crossing level raises the level to just above the floor; such notes (a
 chord over a held chord, a repeat over a loud tail) are timed later, or not found at all when
 the level does not rise by `RISE_DB`.
 
-The offset depends on the sound: other pitches of the same piano cross -20 dB 3–6 ms into the
-note. Measure latency with the sound a take is checked against, or compare like with like.
+The offset depends on the sound: the same piano crosses -20 dB 3.1 ms after the note-on at C4,
+3.7 ms at C5, 3.9 ms at C6 and 5.8 ms at C3. Measure latency with the sound a take is checked
+against, or compare like with like. Between notes of one sound the onsets are consistent to
+a few samples: FluidSynth notes recorded through JACK, 500 ms apart while the server kept
+time, had onsets 500 ms ± 0.07 ms apart.
 """
 
 from __future__ import annotations
