@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.live.collector import CollectorGuard
 from tracker.live.status import TransportStatus
-from tracker.model.copying import copy_pattern, copy_tracks
+from tracker.model.copying import copy_master, copy_pattern, copy_tracks
 from tracker.model.errors import TrackerError
 from tracker.model.song import Song
 
@@ -67,6 +67,7 @@ def song_delta(song: Song, changed: frozenset[int] | None = None) -> SongDelta:
         tracks=copy_tracks(song.tracks),
         patterns={pid: copy_pattern(song.patterns[pid]) for pid in wanted},
         order=list(song.order),
+        master=copy_master(song.master),
     )
     return SongDelta(skeleton, tuple(song.patterns), None if changed is None else changed)
 

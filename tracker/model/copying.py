@@ -11,7 +11,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from tracker.model.song import EffectCell, NoteCell, Pattern, Song, Track, TrackRow
+from tracker.model.song import (
+    Clip,
+    EffectCell,
+    EffectSpec,
+    Master,
+    NoteCell,
+    Pattern,
+    Song,
+    Track,
+    TrackRow,
+)
 
 
 def copy_track_row(row: TrackRow) -> TrackRow:
@@ -36,8 +46,24 @@ def copy_pattern(pattern: Pattern) -> Pattern:
     )
 
 
+def copy_effects(effects: Iterable[EffectSpec]) -> list[EffectSpec]:
+    return [EffectSpec(e.kind, dict(e.params)) for e in effects]
+
+
 def copy_tracks(tracks: Iterable[Track]) -> list[Track]:
-    return [dataclasses.replace(track) for track in tracks]
+    return [
+        dataclasses.replace(
+            track,
+            sends=dict(track.sends),
+            effects=copy_effects(track.effects),
+            clips=[Clip(c.tick, c.path) for c in track.clips],
+        )
+        for track in tracks
+    ]
+
+
+def copy_master(master: Master) -> Master:
+    return Master(master.volume_db, copy_effects(master.effects))
 
 
 def copy_song(
@@ -63,4 +89,5 @@ def copy_song(
         tracks=copy_tracks(song.tracks),
         patterns=patterns,
         order=list(song.order),
+        master=copy_master(song.master),
     )

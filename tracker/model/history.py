@@ -12,7 +12,13 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from tracker.model.copying import copy_pattern, copy_rows, copy_song, copy_tracks
+from tracker.model.copying import (
+    copy_master,
+    copy_pattern,
+    copy_rows,
+    copy_song,
+    copy_tracks,
+)
 from tracker.model.song import Pattern, Song, TrackRow
 
 # What a track-scoped step keeps of each (pattern, track): its rows and the track's column
@@ -248,8 +254,9 @@ def _restore(song: Song, state: _TrackState | Song) -> None:
 def _restore_song(song: Song, saved: Song) -> None:
     # Pattern and Track objects the UI may hold keep their identity where they still exist.
     for field in dataclasses.fields(Song):
-        if field.name not in ("patterns", "tracks", "instruments", "order"):
+        if field.name not in ("patterns", "tracks", "instruments", "order", "master"):
             setattr(song, field.name, getattr(saved, field.name))
+    song.master = copy_master(saved.master)
     song.instruments.clear()
     song.instruments.update(saved.instruments)
     song.order[:] = saved.order

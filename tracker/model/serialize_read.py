@@ -23,9 +23,16 @@ from tracker.model.serialize_common import (
     show,
 )
 from tracker.model.serialize_lex import Token, lex
+from tracker.model.serialize_mixing import check_names
 from tracker.model.serialize_rows import PatternBlock, read_row
-from tracker.model.serialize_statements import TrackBlock, read_statement, read_track_field
-from tracker.model.song import Song
+from tracker.model.serialize_statements import (
+    MasterBlock,
+    TrackBlock,
+    read_master,
+    read_statement,
+    read_track_field,
+)
+from tracker.model.song import Song, TrackKind
 
 _MAGIC_LINE = re.compile(r"tracker-song[ \t]+([^ \t]+)[ \t]*")
 _WHOLE = re.compile(r"[-+]?[0-9]{1,9}")
@@ -41,7 +48,10 @@ class SongReader:
         self.song = Song()
         self.line_no = 0
         self.line = ""
-        self.block: TrackBlock | PatternBlock | None = None
+        self.block: TrackBlock | MasterBlock | PatternBlock | None = None
+        self.master_seen = False
+        # (name, kind it must have, line, column) of every track name a track refers to
+        self.name_refs: list[tuple[str, TrackKind, int, int]] = []
         self.in_header = True
         self.seen_keys: set[str] = set()
         self.pattern_lines: dict[int, int] = {}  # pattern id → line of its heading
@@ -146,14 +156,17 @@ class SongReader:
             read_row(self, self.block, line)
         elif isinstance(self.block, TrackBlock):
             read_track_field(self, self.block, lex(line, self.fail))
+        elif isinstance(self.block, MasterBlock):
+            read_master(self, self.block, lex(line, self.fail))
         else:
-            self.fail("an indented line belongs under a track or pattern", 1)
+            self.fail("an indented line belongs under a track, the master or a pattern", 1)
 
     # --- whole-song checks ---------------------------------------------------------------------
 
     def _check_references(self) -> None:
         song = self.song
         problems = [use for n, use in self.instrument_uses.items() if n not in song.instruments]
+        problems += check_names(song, self.name_refs)
         for position, (pattern_id, line, column) in enumerate(self.order_refs):
             if pattern_id not in song.patterns:
                 message = f"order position {position}: there is no pattern {pattern_id}"

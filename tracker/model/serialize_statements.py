@@ -31,6 +31,15 @@ from tracker.model.serialize_common import (
     show,
 )
 from tracker.model.serialize_lex import Token
+from tracker.model.serialize_mixing import (
+    REPEATABLE,
+    read_clip,
+    read_frozen,
+    read_master_field,
+    read_output,
+    read_send,
+    read_track_effect,
+)
 from tracker.model.serialize_rows import PatternBlock
 from tracker.model.song import Pattern, Track
 
@@ -45,7 +54,7 @@ _USAGE = {
     "instrument": "instrument NUMBER PRESET",
     "track": 'track "NAME"',
     "pattern": 'pattern ID "NAME" LENGTH',
-    "kind": "kind instrument|midi|audio",
+    "kind": "kind instrument|midi|audio|group|return",
     "port": 'port "NAME"',
     "program": "program NUMBER|none",
     "bank": "bank NUMBER|none",
@@ -61,6 +70,13 @@ class TrackBlock:
     """The track whose indented fields are being read."""
 
     track: Track
+    seen: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class MasterBlock:
+    """The master's indented fields are being read."""
+
     seen: set[str] = field(default_factory=set)
 
 
@@ -86,13 +102,18 @@ def read_track_field(reader: SongReader, block: TrackBlock, tokens: list[Token])
     if key.quoted or key.text not in TRACK_KEYS:
         known = ", ".join(TRACK_KEYS)
         reader.fail(f"unknown track field {show(key.text)} (fields: {known})", key.column)
-    if key.text in block.seen:
+    if key.text in block.seen and key.text not in REPEATABLE:
         reader.fail(f"'{key.text}' is given twice for this track", key.column)
     block.seen.add(key.text)
     if key.text in TRACK_NUMBERS:
         _number_field(reader, block.track, tokens, TRACK_NUMBERS)
     else:
         _TRACK_PARSERS[key.text](reader, block.track, tokens)
+
+
+def read_master(reader: SongReader, block: MasterBlock, tokens: list[Token]) -> None:
+    """Read an indented line under `master`."""
+    read_master_field(reader, reader.song.master, block.seen, tokens)
 
 
 def _header_key(reader: SongReader, tokens: list[Token]) -> None:
@@ -196,6 +217,16 @@ def _track(reader: SongReader, tokens: list[Token]) -> None:
     reader.block = TrackBlock(track)
 
 
+def _master(reader: SongReader, tokens: list[Token]) -> None:
+    reader.expect(tokens, 1, "master")
+    if reader.song.patterns:
+        reader.fail("the master must come before the first pattern", tokens[0].column)
+    if reader.master_seen:
+        reader.fail("'master' is given twice", tokens[0].column)
+    reader.master_seen = True
+    reader.block = MasterBlock()
+
+
 def _pattern(reader: SongReader, tokens: list[Token]) -> None:
     reader.expect(tokens, 4, _USAGE["pattern"])
     if len(reader.song.patterns) == MAX_PATTERNS:
@@ -291,6 +322,7 @@ _HEADER_PARSERS: dict[str, Statement] = {
 _BLOCK_PARSERS: dict[str, Statement] = {
     "instrument": _instrument,
     "track": _track,
+    "master": _master,
     "pattern": _pattern,
 }
 _TRACK_PARSERS: dict[str, TrackField] = {
@@ -302,6 +334,11 @@ _TRACK_PARSERS: dict[str, TrackField] = {
     "mute": _flag,
     "solo": _flag,
     "columns": _columns,
+    "output": read_output,
+    "send": read_send,
+    "effect": read_track_effect,
+    "clip": read_clip,
+    "frozen": read_frozen,
 }
 TRACK_KEYS = (
     "kind",
@@ -313,4 +350,9 @@ TRACK_KEYS = (
     "mute",
     "solo",
     "columns",
+    "output",
+    "send",
+    "effect",
+    "clip",
+    "frozen",
 )

@@ -35,6 +35,7 @@ from tracker.model.serialize_common import (
     format_number,
     quote,
 )
+from tracker.model.serialize_mixing import group_cycles, master_block, track_mixing_lines
 from tracker.model.song import CUT, OFF, EffectCell, NoteCell, Song, Track, TrackKind, TrackRow
 
 # The narrowest each field of a note column (note, instrument, velocity, delay) and of an effect
@@ -54,6 +55,9 @@ def dumps(song: Song) -> str:
     if song.instruments:
         blocks.append(_instruments(song))
     blocks.extend(_track_block(track, song) for track in song.tracks)
+    master = master_block(song.master)
+    if master is not None:
+        blocks.append(master)
     blocks.extend(_pattern_block(pattern_id, song) for pattern_id in sorted(song.patterns))
     text = "\n\n".join(blocks) + "\n"
     size = len(text.encode("utf-8"))
@@ -73,12 +77,25 @@ def _check_song(song: Song) -> None:
     for position, pattern_id in enumerate(song.order):
         if pattern_id not in song.patterns:
             raise RuleError(f"order position {position} names missing pattern {pattern_id!r}")
+    _check_names(song)
     if song.loop is not None:
         first, last = song.loop
         if not song.order:
             raise RuleError("the song has a loop but an empty order list")
         check_int(last, 0, len(song.order) - 1, "loop end")
         check_int(first, 0, last, "loop start")
+
+
+def _check_names(song: Song) -> None:
+    kinds = {track.name: track.kind for track in reversed(song.tracks)}  # the first of a name
+    for track in song.tracks:
+        if track.output is not None and kinds.get(track.output) is not TrackKind.GROUP:
+            raise RuleError(f"track {track.name!r}: output {track.output!r} is not a group track")
+        for name in track.sends:
+            if kinds.get(name) is not TrackKind.RETURN:
+                raise RuleError(f"track {track.name!r}: send {name!r} is not a return track")
+    for message in group_cycles(song):
+        raise RuleError(message)
 
 
 def _header(song: Song) -> str:
@@ -133,6 +150,7 @@ def _track_block(track: Track, song: Song) -> str:
     lines.append(f"  solo {'yes' if track.solo else 'no'}")
     notes, effects = _columns(track)
     lines.append(f"  columns {notes} {effects}")
+    lines += track_mixing_lines(track)
     return "\n".join(lines)
 
 

@@ -30,9 +30,30 @@ EFFECTS = {
 
 
 class TrackKind(Enum):
-    INSTRUMENT = "instrument"
-    MIDI = "midi"
-    AUDIO = "audio"
+    INSTRUMENT = "instrument"  # notes played by a built-in instrument
+    MIDI = "midi"  # notes sent to a MIDI port
+    AUDIO = "audio"  # clips of recorded or rendered audio
+    GROUP = "group"  # sums the tracks whose output names it
+    RETURN = "return"  # an effect bus fed by other tracks' sends
+
+
+@dataclass(slots=True)
+class EffectSpec:
+    """A built-in effect in a track's (or the master's) chain: its kind (`delay`, `reverb`,
+    `filter`, `limiter`) and the parameters given; the rest take their defaults. dsp/effects
+    knows what each kind accepts."""
+
+    kind: str
+    params: dict[str, float | str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Clip:
+    """A WAV file placed on an audio track: it starts at `tick` of the arrangement (the order
+    list played from its start). `path` is relative to the song's folder, with '/'."""
+
+    tick: int
+    path: str
 
 
 @dataclass(slots=True)
@@ -113,6 +134,30 @@ class Track:
     solo: bool = False
     note_columns: int = 1
     effect_columns: int = 1
+    output: str | None = None  # the group track this one plays into; None: the master
+    sends: dict[str, float] = field(default_factory=dict)  # return track name → level in dB
+    effects: list[EffectSpec] = field(default_factory=list)  # inserts, before the fader
+    clips: list[Clip] = field(default_factory=list)  # audio tracks
+    frozen: str | None = None  # the WAV this track plays instead of its instrument
+
+    @property
+    def plays_notes(self) -> bool:
+        """Whether the track's notes make its sound (not frozen, not audio, group or return)."""
+        return self.frozen is None and self.kind in (TrackKind.INSTRUMENT, TrackKind.MIDI)
+
+    def audio_clips(self) -> list[Clip]:
+        """The audio the track plays: its clips, or its frozen render from the song's start."""
+        if self.frozen is not None:
+            return [Clip(0, self.frozen)]
+        return self.clips if self.kind is TrackKind.AUDIO else []
+
+
+@dataclass(slots=True)
+class Master:
+    """The master bus: its fader and its effects (a limiter last, as a rule)."""
+
+    volume_db: float = 0.0
+    effects: list[EffectSpec] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -128,6 +173,7 @@ class Song:
     patterns: dict[int, Pattern] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)  # pattern ids, the arrangement
     loop: tuple[int, int] | None = None  # first and last order position of the loop, inclusive
+    master: Master = field(default_factory=Master)
 
     @property
     def ticks_per_beat(self) -> int:
@@ -156,8 +202,36 @@ class Song:
         raise KeyError(f"no single track named {name!r} (tracks: {names})")
 
     def audible_tracks(self) -> list[int]:
-        """Indices of the tracks the mix plays: the soloed ones if any, else the unmuted ones."""
+        """Indices of the tracks the mix plays: the soloed ones if any, else the unmuted ones.
+
+        Solo is "in place": a soloed track's groups pass it on (unless muted) and returns stay
+        audible, so a soloed track is heard with its reverb, as in a DAW's default solo.
+        """
         soloed = [i for i, t in enumerate(self.tracks) if t.solo]
-        if soloed:
-            return soloed
-        return [i for i, t in enumerate(self.tracks) if not t.mute]
+        if not soloed:
+            return [i for i, t in enumerate(self.tracks) if not t.mute]
+        chosen = set(soloed)
+        for index in soloed:
+            chosen.update(self.groups_above(index))
+        chosen.update(i for i, t in enumerate(self.tracks) if t.kind is TrackKind.RETURN)
+        return [i for i in sorted(chosen) if i in soloed or not self.tracks[i].mute]
+
+    def groups_above(self, index: int) -> list[int]:
+        """The group tracks `index` plays through, innermost first (names that match no group
+        are left to the mixer to report)."""
+        found: list[int] = []
+        output = self.tracks[index].output
+        while output is not None:
+            parent = next(
+                (
+                    i
+                    for i, t in enumerate(self.tracks)
+                    if t.name == output and t.kind is TrackKind.GROUP
+                ),
+                None,
+            )
+            if parent is None or parent in found:
+                break
+            found.append(parent)
+            output = self.tracks[parent].output
+        return found
