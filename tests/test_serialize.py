@@ -397,7 +397,7 @@ MALFORMED = [
     ('tracker-song 1\ntrack "T"\n  columns 1 9\n', 3, 13, "effect columns 9 is outside 0..8"),
     ('tracker-song 1\ntrack "T"\n  columns 0 0\n', 3, 11, "at least one column"),
     ('tracker-song 1\ntrack "T"\n  solo no\n  solo yes\n', 4, 3, "'solo' is given twice"),
-    ("tracker-song 1\n  bpm 3\n", 2, 1, "indented line belongs under a track, the master or a pattern"),
+    ("tracker-song 1\n  bpm 3\n", 2, 1, "belongs under a track, the master or a pattern"),
     ('tracker-song 1\npattern 0 "A" 4\npattern 0 "B" 4\n', 3, 9, "pattern 0 is defined twice"),
     ('tracker-song 1\npattern 0 "A" 4097\n', 2, 15, "pattern length 4097 is outside 1..4096"),
     ('tracker-song 1\npattern 0 "A" 0\n', 2, 15, "pattern length 0"),

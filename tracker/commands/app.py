@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracker.commands.songs import instrument_dirs
+from tracker.commands.songs import instrument_dirs, song_folder
 from tracker.model.errors import TrackerError
 from tracker.paths import demo_song
 
@@ -76,12 +76,19 @@ def run_app(args: argparse.Namespace) -> int:
             from tracker.live.transport import Transport
 
             return Transport(
-                doc.song, device=device, search_dirs=dirs, midi=midi, midi_required=False
+                doc.song,
+                device=device,
+                search_dirs=dirs,
+                song_dir=song_folder(source),
+                midi=midi,
+                midi_required=False,
             )
         # Not transport.py: importing it would load numba into the UI's process for nothing.
         from tracker.live.remote import RemoteTransport
 
-        return RemoteTransport(doc.song, device=device, search_dirs=dirs, midi=midi)
+        return RemoteTransport(
+            doc.song, device=device, search_dirs=dirs, song_dir=song_folder(source), midi=midi
+        )
 
     app = TrackerApp(
         document,

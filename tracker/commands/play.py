@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tracker.commands.songs import instrument_dirs, open_song
+from tracker.commands.songs import instrument_dirs, open_song, song_folder
 from tracker.dsp import gm
 from tracker.dsp.mixer import track_preset
 from tracker.live.midi_out import MidiSetup, song_routes
@@ -101,6 +101,7 @@ def run_play(args: argparse.Namespace) -> int:
             block=BLOCK,
             device=args.audio_device,
             search_dirs=instrument_dirs(path),
+            song_dir=song_folder(path),
             output=output,
             midi=setup,
         )

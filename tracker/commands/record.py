@@ -19,7 +19,7 @@ import soundfile as sf
 
 from tracker.atomic import atomic_path
 from tracker.commands.play import stop_on_signals
-from tracker.commands.songs import instrument_dirs, open_song, refuse_overwrite
+from tracker.commands.songs import instrument_dirs, open_song, refuse_overwrite, song_folder
 from tracker.dsp.onsets import first_onset_after
 from tracker.engine.timeline import length_seconds
 from tracker.live.midi_out import MidiSetup, Route
@@ -74,6 +74,7 @@ def run_record(args: argparse.Namespace) -> int:
             block=BLOCK,
             output=ClockSink(RATE, BLOCK, "recording"),
             search_dirs=instrument_dirs(path),
+            song_dir=song_folder(path),
             midi=setup,
         )
         try:

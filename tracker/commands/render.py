@@ -7,7 +7,7 @@ import sys
 import time
 
 from tracker.commands.progress import ProgressBar
-from tracker.commands.songs import instrument_dirs, open_song, refuse_overwrite
+from tracker.commands.songs import instrument_dirs, open_song, refuse_overwrite, song_folder
 from tracker.model.errors import SongFormatError, TrackerError
 from tracker.render.offline import OfflineRender, RenderJob, render_to_wav
 
@@ -24,7 +24,12 @@ def run_render(args: argparse.Namespace) -> int:
     if not song.order and args.pattern is None:
         raise TrackerError(f"{path}: nothing to render: the order list is empty")
     job = RenderJob(
-        song, rate=args.rate, pattern=args.pattern, track=track, search_dirs=instrument_dirs(path)
+        song,
+        rate=args.rate,
+        pattern=args.pattern,
+        track=track,
+        search_dirs=instrument_dirs(path),
+        song_dir=song_folder(path),
     )
     try:
         render = OfflineRender(job, with_stems=args.stems is not None)

@@ -21,6 +21,11 @@ def open_song(path: Path | None) -> tuple[Song, Path]:
     return load_song(path), path
 
 
+def song_folder(song_path: Path) -> Path:
+    """Where a song's audio clips' paths start: its own folder."""
+    return song_path.resolve().parent
+
+
 def instrument_dirs(song_path: Path) -> list[Path]:
     """Where a song's own presets live: an instruments/ folder beside it, then its folder."""
     folder = song_path.resolve().parent

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
+from tracker.dsp.audio_clips import load_clip
 from tracker.dsp.instrument import Instrument
 from tracker.dsp.presets import PresetFile, parse_preset
 from tracker.model.errors import TrackerError
@@ -33,10 +36,15 @@ class InstrumentFactory(Protocol):
 class InstrumentLibrary:
     """Presets by name for one sample rate; each is parsed and loaded once."""
 
-    def __init__(self, rate: int, search_dirs: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, rate: int, search_dirs: Sequence[Path] = (), song_dir: Path | None = None
+    ) -> None:
+        """`song_dir` is the song's folder, where its audio clips' paths start."""
         self.rate = rate
         self.dirs = [Path(d) for d in search_dirs] + [instruments_dir()]
+        self.song_dir = song_dir
         self._factories: dict[str, InstrumentFactory] = {}
+        self._clips: dict[str, np.ndarray] = {}
 
     def available(self) -> list[str]:
         """Every preset name the search dirs hold, sorted."""
@@ -76,6 +84,22 @@ class InstrumentLibrary:
     def create(self, name: str) -> Instrument:
         """A new instance of preset `name` with its own voices."""
         return self.factory(name).create()
+
+    def clip(self, relative: str) -> np.ndarray:
+        """The audio of clip file `relative` (a song's path, inside its folder), cached.
+
+        Raises:
+            TrackerError: no song folder, or the file is missing or unreadable (named).
+        """
+        found = self._clips.get(relative)
+        if found is None:
+            if self.song_dir is None:
+                raise TrackerError(
+                    f"audio file {relative!r}: the song has no folder (save it first)"
+                )
+            found = load_clip(self.song_dir / relative, self.rate)
+            self._clips[relative] = found
+        return found
 
     def _load(self, preset: PresetFile) -> InstrumentFactory:
         module_name = LOADERS[preset.kind]

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numba
 import numpy as np
 
 from tracker.dsp import gm
+from tracker.dsp.audio_clips import ClipVoices
+from tracker.dsp.effects import Effect, build_effect
 from tracker.dsp.instrument import Instrument
 from tracker.dsp.library import InstrumentLibrary
 from tracker.model.errors import TrackerError
 from tracker.model.events import (
+    ClipStart,
     ControlChange,
     Event,
     NoteOff,
@@ -37,20 +40,33 @@ NOTE_MEMORY = 64  # note-ons remembered per pitch awaiting their note-off (drums
 
 
 @numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
-def _mix(mono, out, stem, start, stop, left, right, with_stem):  # type: ignore[no-untyped-def]
-    """out[start:stop] += mono × (left, right); the stem (if any) gets the same samples."""
+def _spread(mono, pre, start, stop, left, right):  # type: ignore[no-untyped-def]
+    """pre[start:stop] += mono × (left, right): an instrument's mono sum placed in stereo."""
     left32 = np.float32(left)
     right32 = np.float32(right)
-    if with_stem:
-        for i in range(start, stop):
-            stem[i, 0] = mono[i] * left32
-            stem[i, 1] = mono[i] * right32
-            out[i, 0] += stem[i, 0]
-            out[i, 1] += stem[i, 1]
-    else:
-        for i in range(start, stop):
-            out[i, 0] += mono[i] * left32
-            out[i, 1] += mono[i] * right32
+    for i in range(start, stop):
+        pre[i, 0] += mono[i] * left32
+        pre[i, 1] += mono[i] * right32
+
+
+@numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def _send(pre, out, stop, left, right):  # type: ignore[no-untyped-def]
+    """out[:stop] += pre × (left, right): a track into its bus (or a send into a return)."""
+    left32 = np.float32(left)
+    right32 = np.float32(right)
+    for i in range(stop):
+        out[i, 0] += pre[i, 0] * left32
+        out[i, 1] += pre[i, 1] * right32
+
+
+@numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def _scaled(pre, stem, stop, left, right):  # type: ignore[no-untyped-def]
+    """stem[:stop] = pre × (left, right): a track's post-fader signal."""
+    left32 = np.float32(left)
+    right32 = np.float32(right)
+    for i in range(stop):
+        stem[i, 0] = pre[i, 0] * left32
+        stem[i, 1] = pre[i, 1] * right32
 
 
 def _pan_law(cc_value: int) -> tuple[float, float]:
@@ -88,14 +104,15 @@ def track_preset(song: Song, track: Track) -> str:
 
 
 class _TrackState:
-    """One rendered track: its instruments, controllers and place in the current block."""
+    """One rendered track: its instruments or clips, controllers, effects, where it plays into
+    and its place in the current block. Group and return tracks are states too (buses)."""
 
     def __init__(
-        self, slot: int, index: int, preset: str, fader: tuple[float, float], max_block: int
+        self, slot: int, index: int, preset: str | None, fader: tuple[float, float], max_block: int
     ) -> None:
-        self.slot = slot  # position in BlockRenderer.tracks (and in stems)
+        self.slot = slot  # position in BlockRenderer.tracks
         self.index = index  # in song.tracks
-        self.current = preset
+        self.current = preset  # None: plays no notes
         self.instances: dict[str, Instrument] = {}
         self.order: list[Instrument] = []  # render order: creation order
         self.notes = [deque[Instrument](maxlen=NOTE_MEMORY) for _ in range(128)]
@@ -106,19 +123,33 @@ class _TrackState:
         self.pan = (1.0, 1.0)  # CC 10
         self.left = self.right = 0.0
         self.update_gains()
-        self.block_gains = (self.left, self.right)  # the gains this block started with
+        self.block_gains = (self.left, self.right)  # the CC gains this block started with
         self.changes: list[tuple[int, float, float]] = []  # (frame, left, right) in this block
         self.mono = np.zeros(max_block, dtype=np.float32)  # the instruments' sum
+        self.pre = np.zeros((max_block, 2), dtype=np.float32)  # pre-fader: input of the fader
+        self.voices = ClipVoices([])
+        self.clip_starts: list[int] = []  # arrangement tick each clip starts at
+        self.effects: list[Effect] = []
+        self.destination: _TrackState | None = None  # a group's state; None: the master
+        self.sends: list[tuple[_TrackState, float]] = []  # (return's state, linear level)
+        self.stem: int | None = None  # its index in `stems`, when it plays into the master
         self.pos = 0  # frames of this block rendered into mono
         self.sounding = False  # mono holds signal in this block
+        self.dirty = False  # pre holds signal from an earlier block
 
     def update_gains(self) -> None:
-        self.left = self.volume * self.pan[0] * self.fader[0]
-        self.right = self.volume * self.pan[1] * self.fader[1]
+        self.left = self.volume * self.pan[0]
+        self.right = self.volume * self.pan[1]
+
+    def busy(self) -> bool:
+        """Whether the track may make sound this block (its effects may ring on)."""
+        return self.sounding or self.voices.active() or bool(self.effects) or self.dirty
 
 
 class BlockRenderer:
-    """Renders a song's instrument tracks block by block from timed events."""
+    """Renders a song block by block from timed events: instruments and clips into tracks,
+    tracks through their effects and faders into groups, sends into returns, all into the
+    master (its effects, its fader)."""
 
     def __init__(
         self,
@@ -129,55 +160,149 @@ class BlockRenderer:
         max_block: int = 8192,
         tracks: Sequence[int] | None = None,
         prefader: bool = False,
+        clip_frame: Callable[[int], int] | None = None,
     ) -> None:
-        """Create every instrument the song's tracks use, so a bad preset fails now.
+        """Create every instrument, effect and clip the tracks use, so bad input fails now.
 
         Args:
             tracks: indices of song.tracks to render; None renders the audible ones (the
-                soloed, else the unmuted). Only instrument tracks sound here; `self.tracks`
-                lists those actually rendered (the order of `stems`).
-            prefader: skip the track fader and pan (a single track, as freeze hears it).
+                soloed, else the unmuted). Instrument, audio and frozen tracks sound; groups
+                and returns among them carry what plays into them. `self.tracks` lists those
+                rendered; `self.stem_tracks` those that play into the master (the order of
+                `stems`).
+            prefader: one track alone before its fader: instrument (or clips) and its effects,
+                no fader, pan, sends, group or master (what freeze renders).
+            clip_frame: the frame (at `rate`) of an arrangement tick, for reading clips; the
+                caller's tempo map (dsp knows no tempo). Needed when the song has audio.
 
         Raises:
-            TrackerError: a bad track index, an undefined instrument number, a bad preset.
+            TrackerError: a bad track index, an undefined instrument number, a bad preset or
+                effect, an unreadable audio file, a send to a track that is not a return.
         """
         self.song = song
         self.rate = rate
         self.library = library
         self.max_block = max_block
+        self.prefader = prefader
+        self._clip_frame = clip_frame
         chosen = list(tracks) if tracks is not None else song.audible_tracks()
         for index in chosen:
             if not 0 <= index < len(song.tracks):
                 raise TrackerError(f"no track {index + 1} (the song has {len(song.tracks)})")
-        self.tracks = [i for i in chosen if song.tracks[i].kind is TrackKind.INSTRUMENT]
+        self.tracks = [i for i in chosen if _makes_sound(song.tracks[i])]
         for name in song.instruments.values():
             library.factory(name)
-        self._states = [self._track_state(s, i, prefader) for s, i in enumerate(self.tracks)]
+        self._states = [self._track_state(s, i) for s, i in enumerate(self.tracks)]
         self._by_track = {state.index: state for state in self._states}
-        self._no_stem = np.zeros((1, 2), dtype=np.float32)
+        self._route()
 
-    def _track_state(self, slot: int, index: int, prefader: bool) -> _TrackState:
+    def _track_state(self, slot: int, index: int) -> _TrackState:
         track = self.song.tracks[index]
-        preset = track_preset(self.song, track)
-        fader = (1.0, 1.0) if prefader else fader_gains(track)
+        plays = track.kind is TrackKind.INSTRUMENT and track.plays_notes
+        preset = track_preset(self.song, track) if plays else None
+        fader = (1.0, 1.0) if self.prefader else fader_gains(track)
         state = _TrackState(slot, index, preset, fader, self.max_block)
-        for name in [preset, *self._presets_used(index, track.channel)]:
-            self._instance(state, name)
+        if preset is not None:
+            for name in [preset, *self._presets_used(index, track.channel)]:
+                self._instance(state, name)
+        clips = track.audio_clips()
+        if clips:
+            if self._clip_frame is None:
+                raise TrackerError(f"track {track.name!r} plays audio: no tempo map was given")
+            state.voices = ClipVoices([self.library.clip(c.path) for c in clips])
+            state.clip_starts = [c.tick for c in clips]
+        try:
+            state.effects = [
+                build_effect(e.kind, e.params, self.rate, self.max_block) for e in track.effects
+            ]
+        except TrackerError as exc:
+            raise TrackerError(f"track {track.name!r}: {exc}") from None
         return state
+
+    def _route(self) -> None:
+        """Where each state plays into, its sends, and the order buses are finished in."""
+        song = self.song
+        names = {song.tracks[s.index].name: s for s in reversed(self._states)}
+        kept = []
+        for state in self._states:
+            track = song.tracks[state.index]
+            if self.prefader:
+                kept.append(state)
+                continue
+            if track.output is not None:
+                group = names.get(track.output)
+                if group is None or song.tracks[group.index].kind is not TrackKind.GROUP:
+                    if track.output not in {
+                        t.name for t in song.tracks if t.kind is TrackKind.GROUP
+                    }:
+                        raise TrackerError(
+                            f"track {track.name!r}: output {track.output!r} is not a group track"
+                        )
+                    continue  # its group is not heard (muted): nor is it
+                state.destination = group
+            for name, level_db in track.sends.items():
+                target = names.get(name)
+                if track.kind is TrackKind.RETURN:
+                    raise TrackerError(f"return track {track.name!r} cannot send (to {name!r})")
+                if target is None:
+                    if name not in {t.name for t in song.tracks if t.kind is TrackKind.RETURN}:
+                        raise TrackerError(
+                            f"track {track.name!r}: send {name!r} is not a return track"
+                        )
+                    continue  # that return is not heard
+                if song.tracks[target.index].kind is not TrackKind.RETURN:
+                    raise TrackerError(f"track {track.name!r}: send {name!r} is not a return track")
+                state.sends.append((target, 10.0 ** (level_db / 20.0)))
+            kept.append(state)
+
+        # Leaves first (track order), then groups innermost first, then returns: every bus
+        # is complete before it is finished.
+        def rank(state: _TrackState) -> tuple[int, int]:
+            kind = song.tracks[state.index].kind
+            if kind is TrackKind.RETURN:
+                return (2, state.slot)
+            if kind is TrackKind.GROUP:
+                return (1, -len(song.groups_above(state.index)))
+            return (0, state.slot)
+
+        self._finish_order = sorted(kept, key=rank)
+        top = [s for s in self._finish_order if s.destination is None]
+        self.stem_tracks = [s.index for s in sorted(top, key=lambda s: s.slot)]
+        for number, index in enumerate(self.stem_tracks):
+            self._by_track[index].stem = number
+        self._master_effects = self._master_chain()
+        self._master_gain = 1.0 if self.prefader else 10.0 ** (song.master.volume_db / 20.0)
+
+    def _master_chain(self) -> list[Effect]:
+        if self.prefader:
+            return []
+        try:
+            return [
+                build_effect(e.kind, e.params, self.rate, self.max_block)
+                for e in self.song.master.effects
+            ]
+        except TrackerError as exc:
+            raise TrackerError(f"master: {exc}") from None
+
+    def effects(self) -> list[Effect]:
+        """Every effect in use: tracks', then the master's."""
+        return [e for s in self._states for e in s.effects] + self._master_effects
+
+    def latency_frames(self) -> int:
+        """How late the master's output runs (a lookahead limiter's delay)."""
+        return sum(e.latency_frames() for e in self._master_effects)
 
     def set_fader(self, index: int, fader: tuple[float, float]) -> None:
         """Move song track `index`'s post-fader (left, right) gains from the next block on."""
         state = self._by_track[index]
-        if fader != state.fader:
-            state.fader = fader
-            state.update_gains()
-            state.block_gains = (state.left, state.right)
+        state.fader = fader
 
     def set_preset(self, index: int, preset: str) -> None:
         """Make `preset` song track `index`'s own sound (its instrument changed)."""
         state = self._by_track[index]
-        state.current = preset
-        self._instance(state, preset)
+        if state.current is not None:
+            state.current = preset
+            self._instance(state, preset)
 
     def _presets_used(self, index: int, channel: int) -> list[str]:
         """Presets the track's cells name (instrument numbers, program changes): created up
@@ -209,6 +334,11 @@ class BlockRenderer:
     def active_voices(self) -> int:
         return sum(i.active_voices() for s in self._states for i in s.order)
 
+    def stop_clips(self) -> None:
+        """Silence every clip (playing stopped)."""
+        for state in self._states:
+            state.voices.stop()
+
     def render(
         self,
         out: np.ndarray,
@@ -219,7 +349,7 @@ class BlockRenderer:
 
         `events` are (offset in this block, event), sorted by offset; each takes effect at
         exactly its frame. Tempo changes and events of tracks not rendered are ignored.
-        `stems[i]` (frames × 2) receives the post-fader signal of self.tracks[i].
+        `stems[i]` (frames × 2) receives the post-fader signal of self.stem_tracks[i].
         """
         frames = len(out)
         if frames > self.max_block:
@@ -228,6 +358,9 @@ class BlockRenderer:
         for state in self._states:
             state.pos = 0
             state.sounding = False
+            if state.dirty:
+                state.pre[:frames] = 0.0
+                state.dirty = False
         by_track = self._by_track
         for offset, event in events:
             state = by_track.get(getattr(event, "track", -1))
@@ -236,46 +369,78 @@ class BlockRenderer:
             if offset > state.pos:
                 self._advance(state, offset)
             self._apply(state, event, offset)
-        # Mix in track order, once per block: the float sum of the tracks then runs in the same
-        # order for every frame, however the caller splits blocks.
-        for state in self._states:
+        # Every track is finished once per block, leaves in track order, then the buses: the
+        # float sums then run in the same order for every frame, however blocks are split.
+        for state in self._finish_order:
             self._advance(state, frames)
-            self._mix_track(state, frames, out, stems[state.slot] if stems is not None else None)
-            if state.sounding:
-                state.mono[:frames] = 0.0
+            self._finish(state, frames, out, stems)
+        if self._master_effects:
+            for effect in self._master_effects:
+                effect.process(out)
+        if self._master_gain != 1.0:
+            out *= np.float32(self._master_gain)
 
     def _advance(self, state: _TrackState, to: int) -> None:
-        """Render the track's instruments from its position in the block up to frame `to`."""
+        """Render the track's instruments and clips from its position in the block to `to`."""
+        if to <= state.pos:
+            return
         view = state.mono[state.pos : to]
         for instance in state.order:
             if instance.active_voices():
                 instance.render(view)
                 state.sounding = True
+        if state.voices.active():
+            state.voices.render(state.pre[state.pos : to])
+            state.dirty = True
         state.pos = to
 
-    def _mix_track(
-        self, state: _TrackState, frames: int, out: np.ndarray, stem: np.ndarray | None
+    def _finish(
+        self, state: _TrackState, frames: int, out: np.ndarray, stems: Sequence[np.ndarray] | None
     ) -> None:
-        """Add the track's block to the mix (and write its stem), gains changing at the frames
-        the block's CC 7 / CC 10 events gave."""
-        if not state.sounding:
-            if stem is not None:
-                stem[:frames] = 0.0
-        else:
+        """The track's pre-fader block (instruments at their CC gains, clips, effects), then
+        its fader into its group or the master, its sends, and its stem."""
+        if state.sounding:
             start = 0
             left, right = state.block_gains
-            target = self._no_stem if stem is None else stem
             for frame, new_left, new_right in state.changes:
                 if frame > start:
-                    _mix(state.mono, out, target, start, frame, left, right, stem is not None)
+                    _spread(state.mono, state.pre, start, frame, left, right)
                     start = frame
                 left, right = new_left, new_right
-            _mix(state.mono, out, target, start, frames, left, right, stem is not None)
+            _spread(state.mono, state.pre, start, frames, left, right)
+            state.mono[:frames] = 0.0
+            state.dirty = True
         state.changes.clear()
         state.block_gains = (state.left, state.right)
+        stem = stems[state.stem] if stems is not None and state.stem is not None else None
+        if not state.busy():
+            if stem is not None:
+                stem[:frames] = 0.0
+            return
+        pre = state.pre[:frames]
+        for effect in state.effects:
+            effect.process(pre)
+        state.dirty = True
+        left, right = state.fader
+        target = out if state.destination is None else state.destination.pre
+        if state.destination is not None:
+            state.destination.dirty = True
+        _send(pre, target, frames, left, right)
+        for bus, level in state.sends:
+            _send(pre, bus.pre, frames, left * level, right * level)
+            bus.dirty = True
+        if stem is not None:
+            _scaled(pre, stem, frames, left, right)
 
     def _apply(self, state: _TrackState, event: Event, offset: int) -> None:
-        if isinstance(event, NoteOn):
+        if isinstance(event, ClipStart):
+            if 0 <= event.clip < len(state.clip_starts) and self._clip_frame is not None:
+                frame = self._clip_frame(event.source_tick)
+                frame -= self._clip_frame(state.clip_starts[event.clip])
+                state.voices.start(event.clip, frame)
+        elif isinstance(event, NoteOn):
+            if state.current is None:
+                return
             name = state.current
             if event.instrument is not None:
                 name = self.song.instruments.get(event.instrument, name)
@@ -303,6 +468,13 @@ class BlockRenderer:
             for instance in state.order:
                 instance.pitch_bend(event.value)
         elif isinstance(event, ProgramChange):
+            if state.current is None:
+                return
             channel = self.song.tracks[state.index].channel
             state.current = gm.preset_for_track(channel, event.program)
             self._instance(state, state.current)
+
+
+def _makes_sound(track: Track) -> bool:
+    """Whether a renderer has a state for the track: not a MIDI track playing its notes out."""
+    return not (track.kind is TrackKind.MIDI and track.frozen is None)

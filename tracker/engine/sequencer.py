@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tracker.model.events import (
     EVENT_PRIORITY,
     ChannelPressure,
+    ClipStart,
     ControlChange,
     Event,
     NoteOff,
@@ -118,6 +119,12 @@ class _Sequencer:
             self.track_row(row, data)
 
     def track_row(self, row: _Row, data: TrackRow) -> None:
+        if not self.song.tracks[row.track].plays_notes:
+            # A frozen, audio, group or return track plays no notes; tempo is the song's.
+            for effect in data.effects:
+                if effect is not None and effect.command == "T":
+                    self.effect(row, effect)
+            return
         length: int | None = None
         retrigger: int | None = None
         for effect in data.effects:
@@ -180,13 +187,52 @@ class _Sequencer:
                 self.emit(NoteOff(again, track, cell.note))
                 self.emit(NoteOn(again, track, cell.note, velocity, instrument))
 
+    def clips(self, start: int, place: int | None, length: int, joined: bool) -> None:
+        """ClipStarts for the audio under a pattern played at local `start` from arrangement
+        tick `place` (None: the pattern has no place in the order list, so no audio).
 
-def sequence(song: Song, order: Sequence[int] | None = None) -> Iterator[Event]:
+        Clips that begin inside it start where they begin. When playing did not arrive here
+        straight from the arrangement tick before (`joined` false: the first pattern, a loop
+        back, a jump), clips begun earlier start too, read from `place` on; a renderer skips
+        those already over.
+        """
+        if place is None:
+            return
+        for index, track in enumerate(self.song.tracks):
+            for number, clip in enumerate(track.audio_clips()):
+                if place <= clip.tick < place + length:
+                    self.emit(ClipStart(start + clip.tick - place, index, number, clip.tick))
+                elif clip.tick < place and not joined:
+                    self.emit(ClipStart(start, index, number, place))
+
+
+def _placed(
+    song: Song, order: Iterable[int] | None, positions: Iterable[int] | None
+) -> Iterator[tuple[int, int | None]]:
+    """(pattern id, arrangement tick of its start) of each pattern played. A pattern given by
+    id alone is placed where it first stands in the order list."""
+    starts = list(itertools.accumulate((song.pattern_ticks(p) for p in song.order), initial=0))
+    if order is None:
+        for position in range(len(song.order)) if positions is None else positions:
+            yield song.order[position], starts[position]
+        return
+    first = {}
+    for position, pattern_id in enumerate(song.order):
+        first.setdefault(pattern_id, starts[position])
+    for pattern_id in order:
+        yield pattern_id, first.get(pattern_id)
+
+
+def sequence(
+    song: Song, order: Iterable[int] | None = None, positions: Iterable[int] | None = None
+) -> Iterator[Event]:
     """Yield the song's events in time order.
 
     Args:
         song: the song.
         order: pattern ids to play (default: the song's order list); `[n]` plays pattern n alone.
+        positions: instead of `order`, the order-list positions to play (a loop of some), so
+            that audio clips play what lies under each position.
     """
     seq = _Sequencer(song)
     start = 0
@@ -194,10 +240,16 @@ def sequence(song: Song, order: Sequence[int] | None = None) -> Iterator[Event]:
         seq.emit(TempoChange(0, song.bpm))
     # An endless order (a loop) of silent patterns would never yield again and hang its reader;
     # there, every pattern that yields nothing yields its start as a tempo mark instead.
-    endless = order is not None and not isinstance(order, list | tuple)
+    endless = (order is not None and not isinstance(order, list | tuple)) or (
+        positions is not None and not isinstance(positions, list | tuple | range)
+    )
     bpm = song.bpm
-    for pattern_id in song.order if order is None else order:
+    arranged_to: int | None = None  # arrangement tick where the last pattern played ended
+    for pattern_id, place in _placed(song, order, positions):
         pattern_start = start
+        length = song.pattern_ticks(pattern_id)
+        seq.clips(start, place, length, joined=place is not None and place == arranged_to)
+        arranged_to = None if place is None else place + length
         seq.pattern(pattern_id, start)
         start += song.pattern_ticks(pattern_id)
         # Nothing later can land before this pattern's end, so all earlier events are final.

@@ -104,6 +104,7 @@ class Engine:
             elif isinstance(command, Stop):
                 if command.session == self.session:
                     self._release(keep=False, wanted=Counter())
+                    self.renderer.stop_clips()  # audio stops with the transport
                     self._end_session()
             elif isinstance(command, Audition):
                 self._audition(command)
@@ -118,6 +119,7 @@ class Engine:
         self.started = (command.session, self.frames)
         self.pending.clear()
         self._release(keep=False, wanted=Counter(stream.sounding))
+        self.renderer.stop_clips()  # the clips under the new start come with the chase
         for event in stream.chase_events():
             self.pending.append((self.frames, event))
         self.stream = stream

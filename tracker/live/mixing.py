@@ -13,20 +13,37 @@ import numpy as np
 
 from tracker.dsp.library import InstrumentLibrary
 from tracker.dsp.mixer import BlockRenderer, fader_gains, track_preset
+from tracker.engine.timeline import arrangement_frames
 from tracker.model.events import NoteOff, NoteOn
-from tracker.model.song import Song, TrackKind
+from tracker.model.song import Song
 
 
-def track_layout(song: Song) -> tuple[TrackKind, ...]:
-    """What decides which tracks a renderer holds: a change here needs a new renderer."""
-    return tuple(track.kind for track in song.tracks)
+def track_layout(song: Song) -> tuple[object, ...]:
+    """What decides which tracks a renderer holds and how they are wired: a change here
+    needs a new renderer (sounding notes end; a routing change is no live gesture)."""
+    return (
+        tuple(
+            (t.kind, t.frozen, repr(t.clips), repr(t.effects), t.output, tuple(t.sends.items()))
+            for t in song.tracks
+        ),
+        repr(song.master),
+        # Clips are read by their place in the arrangement and its tempo map.
+        (tuple(song.order), song.bpm) if any(t.audio_clips() for t in song.tracks) else None,
+    )
 
 
 class LiveRenderer(BlockRenderer):
     """A BlockRenderer over all instrument tracks whose faders follow song updates."""
 
     def __init__(self, song: Song, rate: int, library: InstrumentLibrary, max_block: int) -> None:
-        super().__init__(song, rate, library, max_block=max_block, tracks=range(len(song.tracks)))
+        super().__init__(
+            song,
+            rate,
+            library,
+            max_block=max_block,
+            tracks=range(len(song.tracks)),
+            clip_frame=arrangement_frames(song, rate),
+        )
         self.layout = track_layout(song)
         # The preset each track was last given (a program change may play another meanwhile).
         self._presets = {index: track_preset(song, song.tracks[index]) for index in self.tracks}

@@ -104,6 +104,7 @@ class RemoteTransport:
         block: int = 512,
         device: str | None = None,
         search_dirs: Sequence[Path] = (),
+        song_dir: Path | None = None,
         lookahead: int | None = None,
         midi: MidiSetup | None = None,
     ) -> None:
@@ -130,6 +131,7 @@ class RemoteTransport:
             "block": block,
             "device": device,
             "search_dirs": tuple(search_dirs),
+            "song_dir": song_dir,
             "lookahead": lookahead,
             "midi": midi,
             "midi_required": False,

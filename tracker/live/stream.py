@@ -14,11 +14,11 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import cast
 
 from tracker.engine.tempo_map import TempoMap
 from tracker.engine.timeline import timed_events
 from tracker.model.events import (
+    ClipStart,
     ControlChange,
     Event,
     NoteOff,
@@ -30,7 +30,7 @@ from tracker.model.events import (
 from tracker.model.song import Song
 
 NoteKey = tuple[int, int]  # (track, pitch)
-CHASED = (ControlChange, ProgramChange, PitchBend)
+CHASED = (ControlChange, ProgramChange, PitchBend, ClipStart)
 
 
 class SongStream:
@@ -53,17 +53,16 @@ class SongStream:
         self.origin = origin
         self.shift = 0
         self.tempo = TempoMap(song.bpm, song.ticks_per_beat)
-        order: Iterable[int] = song.order
+        order: Iterable[int] | None = None
+        positions: Iterable[int] | None = None
         if loop_pattern is not None:
             order = itertools.repeat(loop_pattern)
         elif self.loop_order is not None:
             first, last = self.loop_order
-            order = itertools.chain(
-                song.order[:first], itertools.cycle(song.order[first : last + 1])
-            )
+            positions = itertools.chain(range(first), itertools.cycle(range(first, last + 1)))
         # sequence() walks its order lazily, so an endless repeat is a seamless loop.
         self._events: Iterator[tuple[int, Event]] = timed_events(
-            song, rate, cast(list[int], order), self.tempo
+            song, rate, order, self.tempo, positions
         )
         self._next = next(self._events, None)
         self.position = 0  # local tick: every event before it has been skipped or taken
@@ -91,6 +90,8 @@ class SongStream:
                 self.bpm = event.bpm
             elif isinstance(event, CHASED):
                 control = event.control if isinstance(event, ControlChange) else 0
+                if isinstance(event, ClipStart):
+                    control = event.clip
                 key3 = (type(event), event.track, control)
                 self.chased.pop(key3, None)  # re-insert: the dict keeps the order they came in
                 self.chased[key3] = event
@@ -98,7 +99,14 @@ class SongStream:
         self.position = max(self.position, tick)
 
     def chase_events(self) -> list[Event]:
-        return list(self.chased.values())
+        """The controllers, programs and bends in force at `position`, and the audio clips
+        playing there, moved on to read from it."""
+        return [
+            ClipStart(self.position, e.track, e.clip, e.source_tick + self.position - e.tick)
+            if isinstance(e, ClipStart)
+            else e
+            for e in self.chased.values()
+        ]
 
     # -- taking -------------------------------------------------------------------------------
 

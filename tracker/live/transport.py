@@ -49,6 +49,7 @@ class Transport:
         block: int = 512,
         device: str | None = None,
         search_dirs: Sequence[Path] = (),
+        song_dir: Path | None = None,
         output: AudioSink | None = None,
         lookahead: int = LOOKAHEAD,
         midi: MidiSetup | None = None,
@@ -68,7 +69,7 @@ class Transport:
         """
         self.rate = rate
         self.block = block
-        self._library = InstrumentLibrary(rate, search_dirs)
+        self._library = InstrumentLibrary(rate, search_dirs, song_dir)
         self._snapshot = copy_song(song)
         renderer = LiveRenderer(self._snapshot, rate, self._library, block)
         self._layout = renderer.layout

@@ -61,7 +61,28 @@ class NoteOn:
     instrument: int | None = None  # song instrument number; None: the track's own
 
 
-Event = TempoChange | NoteOff | ProgramChange | ControlChange | PitchBend | ChannelPressure | NoteOn
+@dataclass(frozen=True, slots=True)
+class ClipStart:
+    """Audio clip `clip` of the track (an index into `Track.audio_clips()`) plays from here, read
+    from where arrangement tick `source_tick` falls in it: the clip's own start, or later when
+    playing joins it part-way (a loop, a jump, a chase)."""
+
+    tick: int
+    track: int
+    clip: int
+    source_tick: int
+
+
+Event = (
+    TempoChange
+    | NoteOff
+    | ProgramChange
+    | ControlChange
+    | PitchBend
+    | ChannelPressure
+    | NoteOn
+    | ClipStart
+)
 
 # At one tick: the tempo first (it decides where the tick lands), note-offs before controllers
 # and note-ons, so a note that ends where the next begins never cuts the new one.
@@ -73,4 +94,5 @@ EVENT_PRIORITY: dict[type, int] = {
     PitchBend: 4,
     ChannelPressure: 5,
     NoteOn: 6,
+    ClipStart: 7,
 }

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from tracker.atomic import atomic_path
+from tracker.dsp.effects import Delay
 from tracker.dsp.library import InstrumentLibrary
 from tracker.dsp.mixer import BlockRenderer
 from tracker.engine.sequencer import length_ticks
-from tracker.engine.timeline import song_tempo_map, timed_events
+from tracker.engine.timeline import arrangement_frames, song_tempo_map, timed_events
 from tracker.model.errors import TrackerError
 from tracker.model.events import Event
 from tracker.model.song import Song, TrackKind
@@ -45,6 +46,8 @@ class RenderJob:
     track: int | None = None
     block: int = 8192
     search_dirs: Sequence[Path] = field(default_factory=tuple)
+    song_dir: Path | None = None  # where the song's audio clips' paths start
+    tail: float | None = None  # seconds after the end; None: until the sound has died away
 
     def order(self) -> list[int]:
         if self.pattern is None:
@@ -55,17 +58,21 @@ class RenderJob:
         return [self.pattern]
 
     def tracks(self) -> list[int]:
-        """The instrument tracks that sound: the chosen one, else the audible ones."""
+        """The tracks to render: the chosen one, else the audible ones."""
         if self.track is not None:
             track = self.song.tracks[self.track]
-            if track.kind is not TrackKind.INSTRUMENT:
+            if track.kind is TrackKind.MIDI and track.frozen is None:
                 raise TrackerError(
-                    f"track {track.name!r} is a {track.kind.value} track: only instrument"
-                    " tracks render here"
+                    f"track {track.name!r} is a midi track: its sound comes from elsewhere"
+                    " (record it with `tracker record`)"
+                )
+            if track.kind in (TrackKind.GROUP, TrackKind.RETURN):
+                raise TrackerError(
+                    f"track {track.name!r} is a {track.kind.value} track: render the song and"
+                    " take its stem, or resample it"
                 )
             return [self.track]
-        audible = self.song.audible_tracks()
-        return [t for t in audible if self.song.tracks[t].kind is TrackKind.INSTRUMENT]
+        return self.song.audible_tracks()
 
     def end_frame(self) -> int:
         """The frame where the last pattern ends (the tail may ring on after it)."""
@@ -100,31 +107,48 @@ class OfflineRender:
         self.job = job
         self.tracks = job.tracks()
         self.end = job.end_frame()
+        frames = arrangement_frames(job.song, job.rate)
         self.renderer = BlockRenderer(
             job.song,
             job.rate,
-            InstrumentLibrary(job.rate, job.search_dirs),
+            InstrumentLibrary(job.rate, job.search_dirs, job.song_dir),
             max_block=max(job.block, TAIL_BLOCK),
             tracks=self.tracks,
             prefader=job.track is not None,
+            clip_frame=frames,
         )
+        # A lookahead limiter delays the master: so many frames are rendered more and dropped
+        # from the start, so the file starts with the song.
+        self.latency = self.renderer.latency_frames()
+        # The tail may fall silent between a delay's repeats: it ends after silence longer
+        # than the longest delay line.
+        gaps = [e.delay for e in self.renderer.effects() if isinstance(e, Delay)]
+        self.quiet_frames = TAIL_BLOCK + max(gaps, default=0)
         self._mix = np.zeros((max(job.block, TAIL_BLOCK), 2), dtype=np.float32)
-        self._stems = [np.zeros_like(self._mix) for _ in self.tracks] if with_stems else []
+        self.stem_tracks = self.renderer.stem_tracks
+        self._stems = [np.zeros_like(self._mix) for _ in self.stem_tracks] if with_stems else []
 
     def blocks(self, progress: Progress | None = None) -> Iterator[tuple[np.ndarray, list]]:
         """Yield (mix block, stem blocks) until the song and its tail have played out.
 
         The blocks are views into reused buffers: consume each before asking for the next.
         """
-        job, end = self.job, self.end
+        job = self.job
+        skip = self.latency
+        end = self.end + skip
         events = _Lookahead(timed_events(job.song, job.rate, job.order()))
         position = 0
-        tail_limit = end + int(MAX_TAIL_SECONDS * job.rate)
-        ringing = True
+        if job.tail is not None:
+            tail_limit = end + round(job.tail * job.rate)
+        else:
+            tail_limit = end + int(MAX_TAIL_SECONDS * job.rate)
+        quiet = 0  # frames of silence since the end
         while True:
             if position < end:
                 frames = min(job.block, end - position)
-            elif position < tail_limit and (events.pending() or ringing):
+            elif position < tail_limit and (
+                job.tail is not None or events.pending() or quiet < self.quiet_frames
+            ):
                 frames = min(TAIL_BLOCK, tail_limit - position)
             else:
                 break
@@ -132,11 +156,15 @@ class OfflineRender:
             stems = [s[:frames] for s in self._stems]
             self.renderer.render(self._mix[:frames], block, stems or None)
             if position >= end:
-                ringing = bool(np.abs(self._mix[:frames]).max() > SILENCE)
+                silent = not np.abs(self._mix[:frames]).max() > SILENCE
+                quiet = quiet + frames if silent else 0
             position += frames
             if progress is not None:
                 progress(min(position / end, 1.0) if end else 1.0)
-            yield self._mix[:frames], stems
+            drop = min(skip, frames)
+            skip -= drop
+            if drop < frames:
+                yield self._mix[drop:frames], [s[drop:] for s in stems]
 
 
 def render_to_wav(
@@ -154,7 +182,7 @@ def render_to_wav(
     job = render.job
     targets = [out]
     if stems_dir is not None:
-        targets += [stems_dir / name for name in stem_names(job.song, render.tracks)]
+        targets += [stems_dir / name for name in stem_names(job.song, render.stem_tracks)]
         if out.resolve() in {t.resolve() for t in targets[1:]}:
             raise TrackerError(f"{out}: the mix would be written over one of the stems")
         try:

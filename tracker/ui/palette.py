@@ -101,12 +101,13 @@ def _render(app: TrackerApp) -> None:
         app.notify(f"rendering {out}…", timeout=2)
 
         def work() -> None:
-            from tracker.commands.songs import instrument_dirs
+            from tracker.commands.songs import instrument_dirs, song_folder
             from tracker.render.offline import OfflineRender, RenderJob, render_to_wav
 
             dirs = instrument_dirs(app.document.path) if app.document.path else []
             try:
-                render = OfflineRender(RenderJob(song, search_dirs=dirs))
+                folder = song_folder(app.document.path) if app.document.path else None
+                render = OfflineRender(RenderJob(song, search_dirs=dirs, song_dir=folder))
                 result = render_to_wav(render, out)
             except TrackerError as exc:
                 app.call_from_thread(app.notify, str(exc), title="Not rendered", severity="error")

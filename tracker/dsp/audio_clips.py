@@ -1,0 +1,100 @@
+"""Audio clips for the mixer: WAV files read whole, as stereo float32 at the render's rate, and
+the voices that play them.
+
+A clip is read before playing starts (never in the audio thread) and kept in memory: a
+5-minute stereo clip at 48 kHz is 110 MB as float32, which a frozen song of a few tracks
+affords; streaming from disk would put file I/O on the real-time path.
+
+A file at another rate is resampled linearly on loading. That is not mastering quality (a
+fraction of a dB of droop near 20 kHz, some aliasing); render a song at the rate its audio was
+made at to hear it untouched, as freeze does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tracker.model.errors import TrackerError
+
+
+def load_clip(path: Path, rate: int) -> np.ndarray:
+    """The file's audio as (frames, 2) float32 at `rate`: mono is doubled, channels after the
+    second are dropped.
+
+    Raises:
+        TrackerError: the file is missing or not audio soundfile can read; the message names it.
+    """
+    import soundfile as sf
+
+    try:
+        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except FileNotFoundError:
+        raise TrackerError(f"{path}: audio file not found") from None
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+        raise TrackerError(f"{path}: cannot read audio: {_reason(exc)}") from None
+    if data.shape[1] == 1:
+        data = np.repeat(data, 2, axis=1)
+    data = np.ascontiguousarray(data[:, :2])
+    if file_rate != rate and len(data) > 1:
+        data = _resample(data, file_rate, rate)
+    return data
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
+
+
+def _resample(data: np.ndarray, source: int, target: int) -> np.ndarray:
+    frames = round(len(data) * target / source)
+    positions = np.arange(frames, dtype=np.float64) * (source / target)
+    index = np.arange(len(data), dtype=np.float64)
+    out = np.empty((frames, 2), dtype=np.float32)
+    for channel in range(2):
+        out[:, channel] = np.interp(positions, index, data[:, channel])
+    return out
+
+
+class ClipVoices:
+    """The clips one track plays, and where each is being read. At most one voice per clip: a
+    clip started again (a loop back, a jump) moves its voice, as a tape head would."""
+
+    def __init__(self, clips: list[np.ndarray]) -> None:
+        self.clips = clips
+        self.reading: dict[int, int] = {}  # clip number → frame read next
+
+    def start(self, clip: int, frame: int) -> None:
+        """Play clip `clip` from its frame `frame` on (nothing when that is past its end)."""
+        if 0 <= clip < len(self.clips) and frame < len(self.clips[clip]):
+            self.reading[clip] = frame
+        else:
+            self.reading.pop(clip, None)
+
+    def stop(self) -> None:
+        self.reading.clear()
+
+    def active(self) -> bool:
+        return bool(self.reading)
+
+    def render(self, out: np.ndarray) -> None:
+        """Add the next len(out) frames of every playing clip into `out` ((frames, 2) view),
+        in clip order so the sum is the same however blocks are split."""
+        frames = len(out)
+        for clip in sorted(self.reading):
+            data = self.clips[clip]
+            frame = self.reading[clip]
+            if frame < 0:  # starts inside this stretch
+                skip = min(-frame, frames)
+                frame, view = 0, out[skip:]
+            else:
+                skip, view = 0, out
+            count = min(len(view), len(data) - frame)
+            if count > 0:
+                view[:count] += data[frame : frame + count]
+            end = frame + frames - skip
+            if end >= len(data):
+                del self.reading[clip]
+            else:
+                self.reading[clip] = end
