@@ -44,7 +44,35 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV a track")
         render.add_argument("--rate", type=int, default=48000, choices=(44100, 48000, 96000))
         render.add_argument("--bits", default="24", choices=("16", "24", "32f"))
+        render.add_argument(
+            "--normalize", action="store_true", help="scale so the loudest sample is -0.3 dBFS"
+        )
+        render.add_argument(
+            "--tail",
+            type=_tail_seconds,
+            metavar="SECONDS",
+            help="render this long after the end (default: until reverb and delay die away)",
+        )
         render.set_defaults(run=_run_render)
+    for name, help_text in (
+        ("freeze", "render a track pre-fader to audio it then plays (notes kept, locked)"),
+        ("unfreeze", "play a frozen track's instrument again"),
+        ("flatten", "turn a frozen track into an audio track (notes and instrument gone)"),
+    ):
+        step = commands.add_parser(name, help=help_text, description=help_text)
+        step.add_argument("song", type=Path)
+        step.add_argument("--track", required=True, help="track name (or unique start of it)")
+        step.set_defaults(run=_run_freezing, action=name)
+    resample = commands.add_parser(
+        "resample",
+        help="record what reaches the master (or a track) into a new audio track",
+        description="Render what reaches the master, or with --source a group, return or "
+        "track after its effects and fader, into a new audio track (added muted).",
+    )
+    resample.add_argument("song", type=Path)
+    resample.add_argument("--source", help="a track, group or return (default: the master)")
+    resample.add_argument("--name", default="Resample", help="the new track's name")
+    resample.set_defaults(run=_run_freezing, action="resample")
     imp = commands.add_parser("import", help="import a MIDI file into a song file")
     imp.add_argument("midi", type=Path)
     imp.add_argument("-o", "--output", type=Path, required=True, help="song file to write")
@@ -129,6 +157,16 @@ def _midi_api_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _tail_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 to 600 seconds")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -139,7 +177,20 @@ def _seconds(text: str) -> float:
     return value
 
 
-SUBCOMMANDS = ("render", "bounce", "import", "export", "info", "play", "record", "ports")
+SUBCOMMANDS = (
+    "render",
+    "bounce",
+    "import",
+    "export",
+    "info",
+    "play",
+    "record",
+    "ports",
+    "freeze",
+    "unfreeze",
+    "flatten",
+    "resample",
+)
 
 
 def build_app_parser() -> argparse.ArgumentParser:
@@ -232,3 +283,15 @@ def _run_info(args: argparse.Namespace) -> int:
     from tracker.commands.info import run_info
 
     return run_info(args)
+
+
+def _run_freezing(args: argparse.Namespace) -> int:
+    from tracker.commands import freezing
+
+    run = {
+        "freeze": freezing.run_freeze,
+        "unfreeze": freezing.run_unfreeze,
+        "flatten": freezing.run_flatten,
+        "resample": freezing.run_resample,
+    }[args.action]
+    return run(args)

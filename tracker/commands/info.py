@@ -30,6 +30,11 @@ def describe(song: Song) -> dict[str, Any]:
                 "pan": t.pan,
                 "mute": t.mute,
                 "solo": t.solo,
+                "frozen": t.frozen is not None,
+                "audio": [c.path for c in t.audio_clips()],
+                "output": t.output,
+                "sends": dict(t.sends),
+                "effects": [e.kind for e in t.effects],
             }
             for t in song.tracks
         ],
@@ -51,6 +56,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"order: {' '.join(str(p) for p in info['order'])}")
     for t in info["tracks"]:
         flags = (" muted" if t["mute"] else "") + (" solo" if t["solo"] else "")
+        flags += " frozen" if t["frozen"] else ""
         source = t["instrument"] or f"channel {t['channel']}"
         print(f"  {t['name']:<16} {t['kind']:<10} {source:<12} {t['volume_db']:+.1f} dB{flags}")
     for p in info["patterns"]:

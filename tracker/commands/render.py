@@ -9,7 +9,9 @@ import time
 from tracker.commands.progress import ProgressBar
 from tracker.commands.songs import instrument_dirs, open_song, refuse_overwrite, song_folder
 from tracker.model.errors import SongFormatError, TrackerError
-from tracker.render.offline import OfflineRender, RenderJob, render_to_wav
+from tracker.render.offline import OfflineRender, RenderJob, peak, render_to_wav
+
+NORMALIZE_PEAK = 10 ** (-0.3 / 20)  # -0.3 dBFS: headroom for converters' inter-sample peaks
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -30,6 +32,7 @@ def run_render(args: argparse.Namespace) -> int:
         track=track,
         search_dirs=instrument_dirs(path),
         song_dir=song_folder(path),
+        tail=args.tail,
     )
     try:
         render = OfflineRender(job, with_stems=args.stems is not None)
@@ -37,9 +40,15 @@ def run_render(args: argparse.Namespace) -> int:
         raise  # already names its file (a preset, a sample)
     except TrackerError as exc:
         raise TrackerError(f"{path}: {exc}") from None
-    bar = ProgressBar(sys.stderr, label=args.output.name)
     started = time.perf_counter()
-    result = render_to_wav(render, args.output, args.bits, args.stems, progress=bar)
+    gain = 1.0
+    if args.normalize:
+        # Two passes, so memory stays flat: the first finds the peak, the second writes.
+        loudest = peak(render)
+        gain = NORMALIZE_PEAK / loudest if loudest > 0 else 1.0
+        render = OfflineRender(job, with_stems=args.stems is not None)
+    bar = ProgressBar(sys.stderr, label=args.output.name)
+    result = render_to_wav(render, args.output, args.bits, args.stems, progress=bar, gain=gain)
     bar.finish()
     seconds = result.frames / args.rate
     elapsed = time.perf_counter() - started

@@ -28,6 +28,8 @@ def load_clip(path: Path, rate: int) -> np.ndarray:
     """
     import soundfile as sf
 
+    if not path.is_file():  # libsndfile says only "System error"
+        raise TrackerError(f"{path}: audio file not found")
     try:
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except FileNotFoundError:

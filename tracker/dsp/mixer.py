@@ -161,6 +161,7 @@ class BlockRenderer:
         tracks: Sequence[int] | None = None,
         prefader: bool = False,
         clip_frame: Callable[[int], int] | None = None,
+        tap: int | None = None,
     ) -> None:
         """Create every instrument, effect and clip the tracks use, so bad input fails now.
 
@@ -174,6 +175,8 @@ class BlockRenderer:
                 no fader, pan, sends, group or master (what freeze renders).
             clip_frame: the frame (at `rate`) of an arrangement tick, for reading clips; the
                 caller's tempo map (dsp knows no tempo). Needed when the song has audio.
+            tap: a track whose output (after its effects, fader and what plays into it)
+                `out` receives instead of the master's (what resampling a track records).
 
         Raises:
             TrackerError: a bad track index, an undefined instrument number, a bad preset or
@@ -195,6 +198,9 @@ class BlockRenderer:
         self._states = [self._track_state(s, i) for s, i in enumerate(self.tracks)]
         self._by_track = {state.index: state for state in self._states}
         self._route()
+        self._tap = None if tap is None else self._by_track.get(tap)
+        if tap is not None and self._tap is None:
+            raise TrackerError(f"track {song.tracks[tap].name!r} is not heard: nothing to record")
 
     def _track_state(self, slot: int, index: int) -> _TrackState:
         track = self.song.tracks[index]
@@ -211,9 +217,11 @@ class BlockRenderer:
                 raise TrackerError(f"track {track.name!r} plays audio: no tempo map was given")
             state.voices = ClipVoices([self.library.clip(c.path) for c in clips])
             state.clip_starts = [c.tick for c in clips]
+        # A frozen render holds the track's effects already.
+        chain = track.effects if track.frozen is None else []
         try:
             state.effects = [
-                build_effect(e.kind, e.params, self.rate, self.max_block) for e in track.effects
+                build_effect(e.kind, e.params, self.rate, self.max_block) for e in chain
             ]
         except TrackerError as exc:
             raise TrackerError(f"track {track.name!r}: {exc}") from None
@@ -374,6 +382,9 @@ class BlockRenderer:
         for state in self._finish_order:
             self._advance(state, frames)
             self._finish(state, frames, out, stems)
+        if self._tap is not None:
+            _scaled(self._tap.pre, out, frames, *self._tap.fader)
+            return
         if self._master_effects:
             for effect in self._master_effects:
                 effect.process(out)

@@ -212,6 +212,8 @@ def _placed(
     """(pattern id, arrangement tick of its start) of each pattern played. A pattern given by
     id alone is placed where it first stands in the order list."""
     starts = list(itertools.accumulate((song.pattern_ticks(p) for p in song.order), initial=0))
+    if isinstance(order, list | tuple) and list(order) == song.order:
+        order = None  # the whole arrangement, given by its pattern ids
     if order is None:
         for position in range(len(song.order)) if positions is None else positions:
             yield song.order[position], starts[position]

@@ -48,6 +48,7 @@ class RenderJob:
     search_dirs: Sequence[Path] = field(default_factory=tuple)
     song_dir: Path | None = None  # where the song's audio clips' paths start
     tail: float | None = None  # seconds after the end; None: until the sound has died away
+    tap: int | None = None  # record this track's output instead of the master's
 
     def order(self) -> list[int]:
         if self.pattern is None:
@@ -116,10 +117,11 @@ class OfflineRender:
             tracks=self.tracks,
             prefader=job.track is not None,
             clip_frame=frames,
+            tap=job.tap,
         )
         # A lookahead limiter delays the master: so many frames are rendered more and dropped
         # from the start, so the file starts with the song.
-        self.latency = self.renderer.latency_frames()
+        self.latency = 0 if job.tap is not None else self.renderer.latency_frames()
         # The tail may fall silent between a delay's repeats: it ends after silence longer
         # than the longest delay line.
         gaps = [e.delay for e in self.renderer.effects() if isinstance(e, Delay)]
@@ -173,8 +175,10 @@ def render_to_wav(
     bits: str = "24",
     stems_dir: Path | None = None,
     progress: Progress | None = None,
+    gain: float = 1.0,
 ) -> RenderResult:
-    """Write `render` into `out` (and one WAV per track into `stems_dir`), atomically.
+    """Write `render` into `out` (and one WAV per track into `stems_dir`), atomically;
+    `gain` scales them all (normalising).
 
     Nothing is left half-written: every file is written beside its target and renamed into
     place only when the whole render succeeded.
@@ -199,7 +203,10 @@ def render_to_wav(
         background = BackgroundWriter(writers)
         try:
             for mix, stems in render.blocks(progress):
-                background.write([mix, *stems])
+                blocks = [mix, *stems]
+                if gain != 1.0:
+                    blocks = [b * np.float32(gain) for b in blocks]
+                background.write(blocks)
                 frames += len(mix)
         finally:
             background.close()
@@ -223,3 +230,8 @@ class _Lookahead:
             taken.append((max(frame - start, 0), event))
             self._next = next(self._events, None)
         return taken
+
+
+def peak(render: OfflineRender) -> float:
+    """The loudest sample of the mix `render` makes (a pass that writes nothing)."""
+    return max((float(np.abs(mix).max()) for mix, _ in render.blocks() if len(mix)), default=0.0)

@@ -1,0 +1,113 @@
+"""`tracker freeze | unfreeze | flatten | resample`: MIDI to audio, saved into the song.
+
+Each renders what it needs beside the song (audio/), then saves the song atomically: a
+failure leaves the song file as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tracker.commands.progress import ProgressBar
+from tracker.commands.songs import instrument_dirs, song_folder
+from tracker.model import freezing
+from tracker.model.errors import SongFormatError, TrackerError
+from tracker.model.serialize import load_song, save_song
+from tracker.model.song import Song
+from tracker.paths import MIDI_SUFFIXES
+
+
+def _open(path: Path) -> Song:
+    if path.suffix.lower() in MIDI_SUFFIXES:
+        raise TrackerError(f"{path}: a MIDI file has no audio folder: import it into a song first")
+    return load_song(path)
+
+
+def _track(song: Song, path: Path, name: str) -> int:
+    try:
+        return song.track_index(name)
+    except KeyError as exc:
+        raise TrackerError(f"{path}: {exc.args[0]}") from None
+
+
+def _located(path: Path, exc: TrackerError) -> TrackerError:
+    if isinstance(exc, SongFormatError) or str(exc).startswith(str(path)):
+        return exc
+    return TrackerError(f"{path}: {exc}")
+
+
+def _save(song: Song, path: Path) -> None:
+    try:
+        save_song(song, path)
+    except ValueError as exc:
+        raise TrackerError(f"{path}: {exc}") from None
+
+
+def run_freeze(args: argparse.Namespace) -> int:
+    from tracker.render.freeze import freeze_track
+
+    song = _open(args.song)
+    index = _track(song, args.song, args.track)
+    bar = ProgressBar(sys.stderr, label=f"freeze {song.tracks[index].name}")
+    try:
+        relative = freeze_track(
+            song, index, song_folder(args.song), instrument_dirs(args.song), progress=bar
+        )
+    except TrackerError as exc:
+        raise _located(args.song, exc) from None
+    bar.finish()
+    freezing.freeze(song, index, relative)
+    _save(song, args.song)
+    print(f"froze {song.tracks[index].name!r} to {relative}", file=sys.stderr)
+    return 0
+
+
+def run_unfreeze(args: argparse.Namespace) -> int:
+    song = _open(args.song)
+    index = _track(song, args.song, args.track)
+    try:
+        freezing.unfreeze(song, index)
+    except TrackerError as exc:
+        raise _located(args.song, exc) from None
+    _save(song, args.song)
+    print(f"unfroze {song.tracks[index].name!r}", file=sys.stderr)
+    return 0
+
+
+def run_flatten(args: argparse.Namespace) -> int:
+    song = _open(args.song)
+    index = _track(song, args.song, args.track)
+    try:
+        freezing.flatten(song, index)
+    except TrackerError as exc:
+        raise _located(args.song, exc) from None
+    _save(song, args.song)
+    print(f"flattened {song.tracks[index].name!r} into an audio track", file=sys.stderr)
+    return 0
+
+
+def run_resample(args: argparse.Namespace) -> int:
+    from tracker.render.freeze import resample
+
+    song = _open(args.song)
+    source = None if args.source is None else _track(song, args.song, args.source)
+    name = freezing.unique_track_name(song, args.name)
+    bar = ProgressBar(sys.stderr, label=f"resample into {name}")
+    try:
+        relative = resample(
+            song, name, song_folder(args.song), source, instrument_dirs(args.song), progress=bar
+        )
+    except TrackerError as exc:
+        raise _located(args.song, exc) from None
+    bar.finish()
+    freezing.add_resample(song, name, relative)
+    _save(song, args.song)
+    what = "the master" if source is None else repr(song.tracks[source].name)
+    print(
+        f"resampled {what} into track {name!r} ({relative}); it is muted: unmute it and mute"
+        " what it replaces",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,107 @@
+"""Freeze, unfreeze, flatten and resample as changes to a song (pure: the audio is rendered
+elsewhere, render/; files are written by commands/).
+
+- A frozen track keeps its notes and instrument, locked, and plays `Track.frozen` instead:
+  its pre-fader render (instrument and its own effects). Volume, pan, sends still apply.
+- Flatten turns a frozen track into an audio track: the render becomes a clip at the start,
+  notes (but tempo marks), instrument and effects (they are in the render) are gone.
+- Resample adds an audio track holding what reached the master (or a track); muted, so the
+  song sounds as it did until the musician chooses what the new track replaces.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tracker.model.errors import TrackerError
+from tracker.model.song import Clip, Song, Track, TrackKind
+
+AUDIO_FOLDER = "audio"
+
+
+def safe_name(name: str) -> str:
+    """A track name as a file name: characters unsafe in file names replaced."""
+    return re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" .") or "track"
+
+
+def freeze_path(song: Song, index: int) -> str:
+    """Where track `index`'s frozen render lives, relative to the song's folder."""
+    return f"{AUDIO_FOLDER}/{index + 1:02d}-{safe_name(song.tracks[index].name)}.freeze.wav"
+
+
+def check_freezable(song: Song, index: int) -> Track:
+    """The track, if freeze can render it offline.
+
+    Raises:
+        TrackerError: a MIDI, audio, group or return track (the message says what to do).
+    """
+    track = song.tracks[index]
+    if track.kind is TrackKind.MIDI:
+        raise TrackerError(
+            f"track {track.name!r} plays a MIDI device: record its audio with `tracker record`"
+            " (freezing it in real time comes later)"
+        )
+    if track.kind is not TrackKind.INSTRUMENT:
+        raise TrackerError(f"track {track.name!r} is a {track.kind.value} track: nothing to freeze")
+    return track
+
+
+def freeze(song: Song, index: int, path: str) -> None:
+    """Mark track `index` frozen to the render at `path`."""
+    check_freezable(song, index).frozen = path
+
+
+def unfreeze(song: Song, index: int) -> None:
+    """Back to live synthesis (the render file stays where it is)."""
+    track = song.tracks[index]
+    if track.frozen is None:
+        raise TrackerError(f"track {track.name!r} is not frozen")
+    track.frozen = None
+
+
+def flatten(song: Song, index: int) -> None:
+    """Turn frozen track `index` into an audio track playing its render.
+
+    Raises:
+        TrackerError: the track is not frozen.
+    """
+    track = song.tracks[index]
+    if track.frozen is None:
+        raise TrackerError(f"track {track.name!r} is not frozen: freeze it first")
+    track.kind = TrackKind.AUDIO
+    track.clips = [Clip(0, track.frozen)]
+    track.frozen = None
+    track.instrument = track.program = track.bank = track.port = None
+    track.effects = []
+    for pattern in song.patterns.values():
+        rows = pattern.data.get(index)
+        if rows is None:
+            continue
+        for row_index, row in list(rows.items()):
+            row.notes = []
+            row.effects = [e if e is not None and e.command == "T" else None for e in row.effects]
+            if row.is_empty():
+                del rows[row_index]
+        if not rows:
+            del pattern.data[index]
+
+
+def resample_path(name: str) -> str:
+    return f"{AUDIO_FOLDER}/{safe_name(name)}.resample.wav"
+
+
+def unique_track_name(song: Song, wanted: str) -> str:
+    names = {t.name for t in song.tracks}
+    if wanted not in names:
+        return wanted
+    number = 2
+    while f"{wanted} {number}" in names:
+        number += 1
+    return f"{wanted} {number}"
+
+
+def add_resample(song: Song, name: str, path: str) -> Track:
+    """Append a muted audio track playing `path` from the song's start."""
+    track = Track(name, kind=TrackKind.AUDIO, clips=[Clip(0, path)], mute=True)
+    song.tracks.append(track)
+    return track

@@ -1,0 +1,60 @@
+"""Freeze and resample: renders that become a song's audio, written beside the song.
+
+Both go through the one offline renderer, so a frozen track plays exactly the samples its
+instrument made, and a resample of the master is the bounce. Files are 32-bit float WAV at
+the song's playing rate: no rounding, so the null tests hold to the last bit of a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from tracker.model.freezing import check_freezable, freeze_path, resample_path
+from tracker.model.song import Song
+from tracker.render.offline import OfflineRender, Progress, RenderJob, render_to_wav
+
+RATE = 48000  # what the live engine plays at
+BITS = "32f"
+
+
+def freeze_track(
+    song: Song,
+    index: int,
+    folder: Path,
+    search_dirs: Sequence[Path] = (),
+    progress: Progress | None = None,
+) -> str:
+    """Render track `index` pre-fader into the song's audio folder; return its relative path.
+
+    Raises:
+        TrackerError: the track cannot be frozen offline, or the render failed (nothing is
+            left half-written).
+    """
+    check_freezable(song, index)
+    relative = freeze_path(song, index)
+    job = RenderJob(song, rate=RATE, track=index, search_dirs=search_dirs, song_dir=folder)
+    _write(job, folder / relative, progress)
+    return relative
+
+
+def resample(
+    song: Song,
+    name: str,
+    folder: Path,
+    source: int | None = None,
+    search_dirs: Sequence[Path] = (),
+    progress: Progress | None = None,
+) -> str:
+    """Render what reaches the master (or track `source`'s output, after its effects, fader
+    and whatever plays or sends into it) into the audio folder; return its relative path."""
+    relative = resample_path(name)
+    job = RenderJob(song, rate=RATE, search_dirs=search_dirs, song_dir=folder, tap=source)
+    _write(job, folder / relative, progress)
+    return relative
+
+
+def _write(job: RenderJob, target: Path, progress: Progress | None) -> None:
+    render = OfflineRender(job)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    render_to_wav(render, target, BITS, progress=progress)
