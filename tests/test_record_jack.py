@@ -56,7 +56,26 @@ def our_midi_port(env: dict[str, str], destination: str) -> str | None:
     return None
 
 
+ATTEMPTS = 3
+
+
 def test_record_a_synth_back_with_its_latency_taken_off(tmp_path: Path) -> None:
+    # The dummy driver keeps time only while the machine keeps up: a cycle it misses under
+    # load moves everything after it (see docs/DESIGN.md). A take whose onsets stray is made
+    # again, up to ATTEMPTS times, each measuring the latency afresh; every take is printed.
+    takes = []
+    for attempt in range(ATTEMPTS):
+        errors_ms = record_take(tmp_path / f"take{attempt}")
+        takes.append([round(e, 3) for e in errors_ms])
+        if max(abs(e) for e in errors_ms) <= 2.0:
+            break
+    print(takes)
+    assert max(abs(e) for e in takes[-1]) <= 2.0, takes
+
+
+def record_take(tmp_path: Path) -> list[float]:
+    """One take through FluidSynth; the onsets' errors against the notes' times, ms."""
+    tmp_path.mkdir()
     # JACK MIDI leaves at the start of a period: 64 frames (1.3 ms) keeps that well inside the
     # 2 ms the take must hold
     with jack_server(tmp_path, 64) as env:
@@ -110,5 +129,4 @@ def test_record_a_synth_back_with_its_latency_taken_off(tmp_path: Path) -> None:
     tempo = song_tempo_map(song)
     expected = [round(tempo.seconds_at(i * 4 * song.ticks_per_line) * rate) for i in range(8)]
     assert len(found) == len(expected), (found, expected)
-    errors_ms = [(f - e) / rate * 1000 for f, e in zip(found, expected, strict=True)]
-    assert max(abs(e) for e in errors_ms) <= 2.0, errors_ms
+    return [(f - e) / rate * 1000 for f, e in zip(found, expected, strict=True)]
