@@ -89,7 +89,8 @@ class History:
             The live song, to mutate.
 
         Raises:
-            ValueError: a pair names an unknown pattern or a track out of range.
+            ValueError: a pair names an unknown pattern, a track out of range, or a frozen
+                track (its notes are locked).
 
         An edit that changed nothing records no step; an exception inside the block restores
         the before state and re-raises. An edit opened inside another joins it (one step).
@@ -98,6 +99,10 @@ class History:
         if not song_wide:
             for pattern, track in pairs:
                 _check_scope(self.song, pattern, track)
+                frozen = self.song.tracks[track]
+                if frozen.frozen is not None:
+                    # Its audio was rendered from these notes: they stay as they were heard.
+                    raise ValueError(f"track {frozen.name!r} is frozen: unfreeze it to edit")
         return self._edit(label, pairs, song_wide)
 
     @contextlib.contextmanager

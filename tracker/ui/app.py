@@ -23,6 +23,7 @@ from tracker.model import edits
 from tracker.model.copying import copy_song
 from tracker.model.errors import TrackerError
 from tracker.session.document import Document
+from tracker.ui.audio_actions import AudioActions
 from tracker.ui.dialogs import PathScreen
 from tracker.ui.edit_state import EditState
 from tracker.ui.file_actions import FileActions
@@ -44,7 +45,7 @@ TransportFactory = Callable[[Document], "Playback | None"]
 STATUS_HZ = 20
 
 
-class TrackerApp(FileActions, App[None]):
+class TrackerApp(AudioActions, FileActions, App[None]):
     """The whole program's UI. Build it with `make_app` (cli) or directly in tests."""
 
     TITLE = "tracker"

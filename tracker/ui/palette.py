@@ -77,6 +77,31 @@ def palette_commands(app: TrackerApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Mute track", "toggle mute of the current track (ctrl+k)", grid.toggle_mute)
     yield SystemCommand("Solo track", "toggle solo of the current track (ctrl+f)", grid.toggle_solo)
     yield SystemCommand(
+        "Freeze track",
+        "render the current track to audio it then plays; notes kept, locked (f in the track list)",
+        lambda: app.audio_action("freeze", app.state.track),
+    )
+    yield SystemCommand(
+        "Unfreeze track",
+        "play the current track's instrument again (f in the track list)",
+        lambda: app.audio_action("unfreeze", app.state.track),
+    )
+    yield SystemCommand(
+        "Flatten track",
+        "turn the frozen current track into an audio track (F in the track list)",
+        lambda: app.audio_action("flatten", app.state.track),
+    )
+    yield SystemCommand(
+        "Resample master",
+        "record what reaches the master into a new audio track (R in the track list)",
+        lambda: app.audio_action("resample", None),
+    )
+    yield SystemCommand(
+        "Resample track",
+        "record the current track's output into a new audio track (r in the track list)",
+        lambda: app.audio_action("resample", app.state.track),
+    )
+    yield SystemCommand(
         "Quantize…", "the piano roll's selection (q in the piano roll)", roll.action_quantize
     )
     yield SystemCommand(

@@ -23,7 +23,7 @@ from textual.strip import Strip
 
 from tracker.model import edits
 from tracker.model.edits import Block, Clip
-from tracker.model.song import CUT, OFF, Song, TrackRow
+from tracker.model.song import CUT, OFF, Song, TrackKind, TrackRow
 from tracker.session.document import Document
 from tracker.ui.edit_state import EditState
 from tracker.ui.grid_cursor import GridCursor, GridField, pattern_length, track_fields
@@ -48,6 +48,7 @@ from tracker.ui.piano_keys import (
     shift_in_hex,
     typed_keys,
 )
+from tracker.ui.waveform import Waveforms, bar
 
 NEW_PATTERN_ROWS = 64
 _NOTE_FIELD_LIMITS = {"instrument": (1, 0xFF), "velocity": (1, 0x7F)}  # delay: the song's tpl
@@ -114,6 +115,8 @@ class PatternGrid(ScrollView, can_focus=True):
         "pattern-grid--header",
         "pattern-grid--header-current",
         "pattern-grid--header-silent",
+        "pattern-grid--frozen",
+        "pattern-grid--wave",
         "pattern-grid--gutter",
         "pattern-grid--row",
         "pattern-grid--beat",
@@ -161,6 +164,8 @@ class PatternGrid(ScrollView, can_focus=True):
     PatternGrid > .pattern-grid--delay { color: $text-muted; }
     PatternGrid > .pattern-grid--effect { color: $text-accent; }
     PatternGrid > .pattern-grid--separator { color: $text-disabled; }
+    PatternGrid > .pattern-grid--frozen { color: $text-disabled; text-style: dim; }
+    PatternGrid > .pattern-grid--wave { color: $text-accent; }
     """
 
     hex_rows: reactive[bool] = reactive(False)
@@ -207,6 +212,8 @@ class PatternGrid(ScrollView, can_focus=True):
         self._row_cache: dict[int, tuple[_RowKey, Strip]] = {}
         self._track_cache: dict[tuple[int, int], tuple[_RowKey, list[Segment]]] = {}
         self._cache_revision = document.history.revision
+        self._waveforms = Waveforms(None)
+        self._levels: dict[tuple[int, int], list[float] | None] = {}  # (pattern, track)
         self._clamp_pattern()
         self.cursor.clamp(document.song)
         self._relayout()
@@ -373,6 +380,7 @@ class PatternGrid(ScrollView, can_focus=True):
         """Forget every drawn row (the song, the layout or the styles changed)."""
         self._row_cache.clear()
         self._track_cache.clear()
+        self._levels.clear()
         self._cache_revision = self.document.history.revision
 
     def _row_key(self, row: int, width: int) -> _RowKey:
@@ -429,7 +437,7 @@ class PatternGrid(ScrollView, can_focus=True):
         def track(index: int) -> list[Segment]:
             t = song.tracks[index]
             text_width = self._layout.track_width[index]
-            flags = ("M" if t.mute else "") + ("S" if t.solo else "")
+            flags = ("F" if t.frozen else "") + ("M" if t.mute else "") + ("S" if t.solo else "")
             label = f"{index + 1:02} {t.name}"
             room = max(0, text_width - len(flags) - (1 if flags else 0))
             text = label[:room].ljust(room) + (" " + flags if flags else "")
@@ -498,6 +506,11 @@ class PatternGrid(ScrollView, can_focus=True):
         if cached is not None and cached[0] == key:
             return cached[1]
         t = self.song.tracks[index]
+        if t.kind is TrackKind.AUDIO:
+            segments = self._wave_segments(row, index, cell_background, background)
+            self._track_cache[(row, index)] = (key, segments)
+            return segments
+        frozen = t.frozen is not None
         track_row = self.song.patterns[self.state.pattern].get(index, row)
         gap = self._style(cell_background)
         segments: list[Segment] = []
@@ -515,6 +528,8 @@ class PatternGrid(ScrollView, can_focus=True):
             value = field_text(track_row, field)
             if number == cursor_field:
                 field_style = self._style("cursor")
+            elif frozen:  # locked: its audio was rendered from these notes
+                field_style = self._style(cell_background, "frozen")
             else:
                 field_style = self._style(cell_background, _field_class(field, value))
             shown = value if value is not None else "." * field.width
@@ -533,6 +548,30 @@ class PatternGrid(ScrollView, can_focus=True):
         segments.append(Segment(TRACK_SEPARATOR, self._style(background, "separator")))
         self._track_cache[(row, index)] = (key, segments)
         return segments
+
+    def _wave_segments(
+        self, row: int, index: int, cell_background: str, background: str
+    ) -> list[Segment]:
+        """An audio track's row: its waveform, as wide as the audio is loud there."""
+        width = self._layout.track_width[index]
+        key = (self.state.pattern, index)
+        if key not in self._levels:
+            self._levels[key] = self._current_waveforms().row_levels(
+                self.song, index, self.state.pattern
+            )
+        levels = self._levels[key]
+        text = bar(levels[row], width) if levels is not None and row < len(levels) else ""
+        return [
+            Segment(" " + text.ljust(width) + " ", self._style(cell_background, "wave")),
+            Segment(TRACK_SEPARATOR, self._style(background, "separator")),
+        ]
+
+    def _current_waveforms(self) -> Waveforms:
+        path = self.document.path
+        folder = path.resolve().parent if path is not None else None
+        if self._waveforms.folder != folder:
+            self._waveforms = Waveforms(folder)
+        return self._waveforms
 
     def _row_background(self, row: int) -> str:
         song = self.song

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -10,6 +11,7 @@ from tracker.model import edits
 from tracker.model.song import Song, Track, TrackKind
 from tracker.session.document import Document
 from tracker.ui.edit_state import EditState
+from tracker.ui.waveform import Waveforms
 
 COLUMNS = ("#", "Track", "Kind", "Source", "M", "S", "Vol", "Pan", "State")
 
@@ -32,13 +34,18 @@ def pan_text(pan: float) -> str:
 
 
 def state_text(song: Song, index: int) -> str:
-    audible = index in song.audible_tracks()
-    return "on" if audible else "silent"
+    if index not in song.audible_tracks():
+        return "silent"
+    return "frozen" if song.tracks[index].frozen is not None else "on"
+
+
+WAVE_WIDTH = 8  # characters of a track's audio overview in the Source column
 
 
 class TrackList(DataTable):
     """Keyboard: up/down choose the track the grid and piano roll edit; m/s mute and solo;
-    +/- volume; left/right pan."""
+    +/- volume; left/right pan; f freeze or unfreeze, F flatten, r resample the track, R the
+    master. Frozen tracks are greyed; audio tracks show their waveform."""
 
     BINDINGS = [
         Binding("m", "mute", "Mute", show=True),
@@ -48,6 +55,10 @@ class TrackList(DataTable):
         Binding("left", "pan(-0.1)", "Pan left", show=False, priority=True),
         Binding("right", "pan(0.1)", "Pan right", show=False, priority=True),
         Binding("enter", "edit_track", "Edit in grid", show=True),
+        Binding("f", "freeze", "Freeze / unfreeze", show=True),
+        Binding("F", "flatten", "Flatten (frozen → audio)", show=True),
+        Binding("r", "resample_track", "Resample the track", show=False),
+        Binding("R", "resample_master", "Resample the master", show=False),
     ]
 
     class TrackChosen(Message):
@@ -63,11 +74,21 @@ class TrackList(DataTable):
     class EditRequested(Message):
         """Enter: edit the chosen track in the pattern grid."""
 
+    class AudioRequested(Message):
+        """A key asked for audio work on track `track`: "freeze", "unfreeze", "flatten", or
+        "resample" (track None: the master). The app does it (renders in a worker)."""
+
+        def __init__(self, action: str, track: int | None) -> None:
+            super().__init__()
+            self.action = action
+            self.track = track
+
     def __init__(self, document: Document, state: EditState, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.document = document
         self.state = state
-        self._shown: list[tuple[str, ...]] = []
+        self._shown: list[tuple[object, ...]] = []
+        self._waveforms = Waveforms(None)
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
@@ -76,20 +97,11 @@ class TrackList(DataTable):
     def refresh_song(self) -> None:
         """Redraw from the song (after an edit, undo or redo); keep the cursor on state.track."""
         song = self.document.song
-        rows = [
-            (
-                f"{index + 1:02d}",
-                track.name,
-                track.kind.value[:5],
-                source_of(song, track),
-                "M" if track.mute else "·",
-                "S" if track.solo else "·",
-                f"{track.volume_db:+.1f}",
-                pan_text(track.pan),
-                state_text(song, index),
-            )
-            for index, track in enumerate(song.tracks)
-        ]
+        path = self.document.path
+        folder = path.resolve().parent if path is not None else None
+        if self._waveforms.folder != folder:
+            self._waveforms = Waveforms(folder)
+        rows = [self._row(song, index) for index in range(len(song.tracks))]
         # Rebuilding a DataTable costs milliseconds: only when a track setting changed, not on
         # every note typed in the grid.
         if rows != self._shown:
@@ -100,6 +112,28 @@ class TrackList(DataTable):
             self.state.track = min(self.state.track, len(song.tracks) - 1)
             if self.cursor_row != self.state.track:
                 self.move_cursor(row=self.state.track, animate=False)
+
+    def _row(self, song: Song, index: int) -> tuple[object, ...]:
+        track = song.tracks[index]
+        source = source_of(song, track)
+        wave = self._waveforms.overview(song, index, WAVE_WIDTH)
+        if wave is not None:  # what it plays is that audio
+            source = wave
+        cells = (
+            f"{index + 1:02d}",
+            track.name,
+            track.kind.value[:5],
+            source,
+            "M" if track.mute else "·",
+            "S" if track.solo else "·",
+            f"{track.volume_db:+.1f}",
+            pan_text(track.pan),
+            state_text(song, index),
+        )
+        if track.frozen is None:
+            return cells
+        # Greyed: its notes and instrument are locked while its audio plays.
+        return tuple(Text(cell, style="dim") for cell in cells)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -149,3 +183,20 @@ class TrackList(DataTable):
 
     def action_edit_track(self) -> None:
         self.post_message(self.EditRequested())
+
+    def action_freeze(self) -> None:
+        track = self._current()
+        if track is not None:
+            action = "freeze" if track.frozen is None else "unfreeze"
+            self.post_message(self.AudioRequested(action, self.state.track))
+
+    def action_flatten(self) -> None:
+        if self._current() is not None:
+            self.post_message(self.AudioRequested("flatten", self.state.track))
+
+    def action_resample_track(self) -> None:
+        if self._current() is not None:
+            self.post_message(self.AudioRequested("resample", self.state.track))
+
+    def action_resample_master(self) -> None:
+        self.post_message(self.AudioRequested("resample", None))
