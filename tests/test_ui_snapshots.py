@@ -60,3 +60,16 @@ def test_no_audio(snap_compare, tmp_path: Path) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, press=["down", "z"], terminal_size=SIZE, run_before=ready)
+
+
+def test_frozen_and_audio_tracks(snap_compare, tmp_path: Path) -> None:
+    """Keys frozen (greyed, locked), Bass flattened into an audio track (its waveform drawn
+    down the rows and in the track list)."""
+    from tracker.cli import main
+
+    path = tmp_path / "demo.song"
+    shutil.copy(REPO / "patterns" / "demo.song", path)
+    for args in (("freeze", "Keys"), ("freeze", "Bass"), ("flatten", "Bass")):
+        assert main([args[0], str(path), "--track", args[1]]) == 0
+    app = TrackerApp(Document.open(path), transport_factory=None, autosave_seconds=0)
+    assert snap_compare(app, press=["ctrl+l", "down", "enter"], terminal_size=SIZE)
