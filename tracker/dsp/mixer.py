@@ -60,6 +60,18 @@ def _send(pre, out, stop, left, right):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def _peak(block, stop):  # type: ignore[no-untyped-def]
+    """The loudest sample of block[:stop] (either channel): what a meter shows."""
+    peak = np.float32(0.0)
+    for i in range(stop):
+        for channel in range(2):
+            value = abs(block[i, channel])
+            if value > peak:
+                peak = value
+    return peak
+
+
+@numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
 def _scaled(pre, stem, stop, left, right):  # type: ignore[no-untyped-def]
     """stem[:stop] = pre × (left, right): a track's post-fader signal."""
     left32 = np.float32(left)
@@ -136,6 +148,7 @@ class _TrackState:
         self.pos = 0  # frames of this block rendered into mono
         self.sounding = False  # mono holds signal in this block
         self.dirty = False  # pre holds signal from an earlier block
+        self.level = 0.0  # the block's post-fader peak (a meter)
 
     def update_gains(self) -> None:
         self.left = self.volume * self.pan[0]
@@ -280,6 +293,7 @@ class BlockRenderer:
             self._by_track[index].stem = number
         self._master_effects = self._master_chain()
         self._master_gain = 1.0 if self.prefader else 10.0 ** (song.master.volume_db / 20.0)
+        self.master_level = 0.0  # the last block's peak
 
     def _master_chain(self) -> list[Effect]:
         if self.prefader:
@@ -339,6 +353,14 @@ class BlockRenderer:
             state.order.append(instance)
         return instance
 
+    def track_levels(self) -> tuple[float, ...]:
+        """The last block's post-fader peak of every song track (0 for those not rendered)."""
+        levels = [0.0] * len(self.song.tracks)
+        for state in self._states:
+            if state.index < len(levels):
+                levels[state.index] = state.level
+        return tuple(levels)
+
     def active_voices(self) -> int:
         return sum(i.active_voices() for s in self._states for i in s.order)
 
@@ -390,6 +412,7 @@ class BlockRenderer:
                 effect.process(out)
         if self._master_gain != 1.0:
             out *= np.float32(self._master_gain)
+        self.master_level = float(_peak(out, frames))
 
     def _advance(self, state: _TrackState, to: int) -> None:
         """Render the track's instruments and clips from its position in the block to `to`."""
@@ -425,6 +448,7 @@ class BlockRenderer:
         state.block_gains = (state.left, state.right)
         stem = stems[state.stem] if stems is not None and state.stem is not None else None
         if not state.busy():
+            state.level = 0.0
             if stem is not None:
                 stem[:frames] = 0.0
             return
@@ -433,6 +457,7 @@ class BlockRenderer:
             effect.process(pre)
         state.dirty = True
         left, right = state.fader
+        state.level = float(_peak(pre, frames)) * max(abs(left), abs(right))
         target = out if state.destination is None else state.destination.pre
         if state.destination is not None:
             state.destination.dirty = True

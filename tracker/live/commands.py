@@ -69,6 +69,8 @@ class BlockInfo:
     bpm: float
     looping: bool
     voices: int
+    level: float = 0.0  # the master's peak in this block
+    track_levels: tuple[float, ...] = ()  # each song track's post-fader peak
 
 
 @dataclass(frozen=True, slots=True)

@@ -278,7 +278,17 @@ class Engine:
             if looping:
                 order_index = self.order_index
             info = BlockInfo(
-                index, True, order_index, pattern, row, local, stream.bpm, looping, voices
+                index,
+                True,
+                order_index,
+                pattern,
+                row,
+                local,
+                stream.bpm,
+                looping,
+                voices,
+                self.renderer.master_level,
+                self.renderer.track_levels(),
             )
             render_tick = stream.tick_of(start + self.block)
             loop_origin = 0
@@ -298,6 +308,8 @@ class Engine:
                 last.bpm,
                 last.looping,
                 voices,
+                self.renderer.master_level,  # tails and auditions still sound
+                self.renderer.track_levels(),
             )
         self._last = info
         self.infos[index % HISTORY] = info

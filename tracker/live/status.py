@@ -25,3 +25,5 @@ class TransportStatus:
     audio_ok: bool
     voices: int  # active synth voices
     midi: str = "MIDI: off"  # "MIDI: 2 ports" / "MIDI: port 'x' lost; …" / why there is none
+    level: float = 0.0  # the master's peak in the block being heard (linear)
+    track_levels: tuple[float, ...] = ()  # each song track's post-fader peak there

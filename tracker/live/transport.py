@@ -228,6 +228,8 @@ class Transport:
             audio_ok=self._sink.ok,
             voices=info.voices,
             midi=self._midi_status(),
+            level=info.level,
+            track_levels=info.track_levels,
         )
 
     def _midi_status(self) -> str:

@@ -239,8 +239,10 @@ class TrackerApp(AudioActions, FileActions, App[None]):
             voices=status.voices if status else 0,
             midi=status.midi if status else "MIDI: off",
             dirty=self.document.dirty,
+            level=status.level if status else 0.0,
         )
         self.query_one(TransportBar).show(view)
+        self.grid.show_levels(status.track_levels if status else ())
 
     def _follow(self, order_index: int, pattern: int, row: int) -> None:
         """Move the views with the playhead (when following)."""

@@ -48,7 +48,7 @@ from tracker.ui.piano_keys import (
     shift_in_hex,
     typed_keys,
 )
-from tracker.ui.waveform import Waveforms, bar
+from tracker.ui.waveform import SPARK, Waveforms, bar, level
 
 NEW_PATTERN_ROWS = 64
 _NOTE_FIELD_LIMITS = {"instrument": (1, 0xFF), "velocity": (1, 0x7F)}  # delay: the song's tpl
@@ -213,6 +213,7 @@ class PatternGrid(ScrollView, can_focus=True):
         self._track_cache: dict[tuple[int, int], tuple[_RowKey, list[Segment]]] = {}
         self._cache_revision = document.history.revision
         self._waveforms = Waveforms(None)
+        self._track_levels: tuple[float, ...] = ()  # each track's meter in the header
         self._levels: dict[tuple[int, int], list[float] | None] = {}  # (pattern, track)
         self._clamp_pattern()
         self.cursor.clamp(document.song)
@@ -240,6 +241,12 @@ class PatternGrid(ScrollView, can_focus=True):
         self._scroll_to_cursor()
         if before != (self.state.track, self.state.row):
             self.post_message(self.CursorMoved())
+
+    def show_levels(self, levels: tuple[float, ...]) -> None:
+        """Each track's level (its post-fader peak now) as a meter in the header."""
+        if levels != self._track_levels:
+            self._track_levels = levels
+            self.refresh_line(0)
 
     def set_playhead(self, pattern: int | None, row: int | None) -> None:
         """Mark the row being played (None, None: stopped). With `state.follow` the cursor and
@@ -438,6 +445,8 @@ class PatternGrid(ScrollView, can_focus=True):
             t = song.tracks[index]
             text_width = self._layout.track_width[index]
             flags = ("F" if t.frozen else "") + ("M" if t.mute else "") + ("S" if t.solo else "")
+            if index < len(self._track_levels):  # the track's meter, while something plays
+                flags += SPARK[round(level(self._track_levels[index]) * (len(SPARK) - 1))]
             label = f"{index + 1:02} {t.name}"
             room = max(0, text_width - len(flags) - (1 if flags else 0))
             text = label[:room].ljust(room) + (" " + flags if flags else "")

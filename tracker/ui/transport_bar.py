@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widget import Widget
+
+from tracker.ui.waveform import level
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,17 @@ class TransportView:
     voices: int
     midi: str = "MIDI: off"
     dirty: bool = False
+    level: float = 0.0  # the master's peak now (linear)
+
+
+METER_WIDTH = 8
+
+
+def meter_text(peak: float) -> str:
+    """The master's peak as a bar on a dB scale and its figure: `▕█████···▏ -6.1 dB`."""
+    filled = round(level(peak) * METER_WIDTH)
+    figure = f"{20 * math.log10(peak):+.1f}" if peak > 1e-6 else "-∞"
+    return f"▕{'█' * filled}{'·' * (METER_WIDTH - filled)}▏{figure:>5} dB"
 
 
 class TransportBar(Widget):
@@ -71,6 +85,8 @@ class TransportBar(Widget):
             f"  Ord {view.order_index:02X}/{max(view.order_length - 1, 0):02X}"
             f" Pat {view.pattern:02X} Row {view.row:02X}"
         )
+        # Red at full scale: the mix clips in a 16- or 24-bit file.
+        text.append(f"  {meter_text(view.level)}", style="bold red" if view.level >= 1.0 else "")
         text.append(f"  Oct {view.octave} Step {view.step}")
         audio_style = "green" if view.audio_ok else "yellow"
         text.append(f"  ♪ {view.audio}", style=audio_style)
