@@ -182,6 +182,7 @@ def test_bad_freeze_requests_are_one_line_errors(demo: Path, tmp_path: Path, cap
     assert main(["bounce", str(demo), "-o", str(tmp_path / "x.wav")]) == 2
     err = capsys.readouterr().err
     assert "audio/missing.wav: audio file not found" in err and err.count("\n") == 1
+    assert "track 'Bass' is frozen to" in err and "unfreezing it plays them again" in err
     assert not (tmp_path / "x.wav").exists()
 
 
@@ -232,3 +233,39 @@ def test_playing_from_a_repeated_pattern_reads_the_frozen_audio_of_that_place(de
     heard, reference = live_and_offline(demo, 2, 8)
     assert np.array_equal(heard, reference)
     assert np.abs(heard).max() > 0.05
+
+
+async def test_the_app_offers_to_unfreeze_a_track_whose_audio_is_gone(demo: Path) -> None:
+    from tracker.session.document import Document
+    from tracker.ui.app import TrackerApp
+    from tracker.ui.dialogs import ChoiceScreen
+
+    run("freeze", demo, "--track", "Bass")
+    (demo.parent / "audio/02-Bass.freeze.wav").unlink()
+    app = TrackerApp(Document.open(demo), transport_factory=None, autosave_seconds=0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        assert "02-Bass.freeze.wav" in app.screen.question
+        await pilot.press("u")  # Unfreeze
+        await pilot.pause()
+        assert app.document.song.tracks[1].frozen is None
+        assert app.document.song.tracks[1].instrument is not None  # the notes play again
+
+
+def test_freezing_several_tracks_in_one_pass_gives_each_its_own_render(
+    demo: Path, tmp_path: Path
+) -> None:
+    plain = bounce(demo, tmp_path / "plain.wav")
+    singles = {
+        name: bounce(demo, tmp_path / f"{name}.wav", "--track", name) for name in ("Drums", "Pad")
+    }
+    run("freeze", demo, "--track", "Drums", "--track", "Pad")
+    song = load_song(demo)
+    for name, single in singles.items():
+        track = song.tracks[song.track_index(name)]
+        assert peak_db(wav(demo.parent / track.frozen), single) <= NULL_DB
+    assert not list((demo.parent / "audio").glob(".*"))  # nothing else left behind
+    run("freeze", demo, "--all")  # the rest
+    assert all(t.frozen for t in load_song(demo).tracks)
+    assert peak_db(bounce(demo, tmp_path / "frozen.wav"), plain) <= NULL_DB

@@ -54,8 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
             help="render this long after the end (default: until reverb and delay die away)",
         )
         render.set_defaults(run=_run_render)
+    freeze = commands.add_parser(
+        "freeze",
+        help="render tracks pre-fader to audio they then play (notes kept, locked)",
+        description="Render each track's instrument and its own effects (not volume, pan or "
+        "sends) to audio/NN-NAME.freeze.wav beside the song; the track then plays that. "
+        "Several tracks freeze in one pass.",
+    )
+    freeze.add_argument("song", type=Path)
+    which = freeze.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--track", action="append", help="track name (or unique start of it); repeatable"
+    )
+    which.add_argument("--all", action="store_true", help="every instrument track not frozen")
+    freeze.set_defaults(run=_run_freezing, action="freeze")
     for name, help_text in (
-        ("freeze", "render a track pre-fader to audio it then plays (notes kept, locked)"),
         ("unfreeze", "play a frozen track's instrument again"),
         ("flatten", "turn a frozen track into an audio track (notes and instrument gone)"),
     ):

@@ -15,7 +15,7 @@ from tracker.commands.songs import instrument_dirs, song_folder
 from tracker.model import freezing
 from tracker.model.errors import SongFormatError, TrackerError
 from tracker.model.serialize import load_song, save_song
-from tracker.model.song import Song
+from tracker.model.song import Song, TrackKind
 from tracker.paths import MIDI_SUFFIXES
 
 
@@ -46,21 +46,32 @@ def _save(song: Song, path: Path) -> None:
 
 
 def run_freeze(args: argparse.Namespace) -> int:
-    from tracker.render.freeze import freeze_track
+    from tracker.render.freeze import freeze_tracks
 
     song = _open(args.song)
-    index = _track(song, args.song, args.track)
-    bar = ProgressBar(sys.stderr, label=f"freeze {song.tracks[index].name}")
+    if args.all:
+        indices = [
+            i
+            for i, t in enumerate(song.tracks)
+            if t.kind is TrackKind.INSTRUMENT and t.frozen is None
+        ]
+        if not indices:
+            raise TrackerError(f"{args.song}: no instrument track left to freeze")
+    else:
+        indices = list(dict.fromkeys(_track(song, args.song, name) for name in args.track))
+    names = ", ".join(song.tracks[i].name for i in indices)
+    bar = ProgressBar(sys.stderr, label=f"freeze {names}")
     try:
-        relative = freeze_track(
-            song, index, song_folder(args.song), instrument_dirs(args.song), progress=bar
+        paths = freeze_tracks(
+            song, indices, song_folder(args.song), instrument_dirs(args.song), progress=bar
         )
     except TrackerError as exc:
         raise _located(args.song, exc) from None
     bar.finish()
-    freezing.freeze(song, index, relative)
+    for index, relative in zip(indices, paths, strict=True):
+        freezing.freeze(song, index, relative)
+        print(f"froze {song.tracks[index].name!r} to {relative}", file=sys.stderr)
     _save(song, args.song)
-    print(f"froze {song.tracks[index].name!r} to {relative}", file=sys.stderr)
     return 0
 
 

@@ -228,7 +228,15 @@ class BlockRenderer:
         if clips:
             if self._clip_frame is None:
                 raise TrackerError(f"track {track.name!r} plays audio: no tempo map was given")
-            state.voices = ClipVoices([self.library.clip(c.path) for c in clips])
+            try:
+                state.voices = ClipVoices([self.library.clip(c.path) for c in clips])
+            except TrackerError as exc:
+                if track.frozen is None:
+                    raise
+                raise TrackerError(
+                    f"track {track.name!r} is frozen to {exc}; its notes are kept:"
+                    " unfreezing it plays them again"
+                ) from None
             state.clip_starts = [c.tick for c in clips]
         # A frozen render holds the track's effects already.
         chain = track.effects if track.frozen is None else []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from tracker.model.freezing import check_freezable, freeze_path, resample_path
+from tracker.model.freezing import AUDIO_FOLDER, check_freezable, freeze_path, resample_path
 from tracker.model.song import Song
 from tracker.render.offline import OfflineRender, Progress, RenderJob, render_to_wav
 
@@ -36,6 +36,28 @@ def freeze_track(
     job = RenderJob(song, rate=RATE, track=index, search_dirs=search_dirs, song_dir=folder)
     _write(job, folder / relative, progress)
     return relative
+
+
+def freeze_tracks(
+    song: Song,
+    indices: Sequence[int],
+    folder: Path,
+    search_dirs: Sequence[Path] = (),
+    progress: Progress | None = None,
+) -> list[str]:
+    """Freeze several tracks in one pass (the song is sequenced once, each track rendered
+    alone as `freeze_track` would); return their relative paths, in the order given."""
+    for index in indices:
+        check_freezable(song, index)
+    if len(indices) == 1:
+        return [freeze_track(song, indices[0], folder, search_dirs, progress)]
+    order = sorted(set(indices))  # the stems come in track order
+    job = RenderJob(song, rate=RATE, prefader=order, search_dirs=search_dirs, song_dir=folder)
+    render = OfflineRender(job, with_stems=True)
+    (folder / AUDIO_FOLDER).mkdir(parents=True, exist_ok=True)
+    stems = {index: folder / freeze_path(song, index) for index in order}
+    render_to_wav(render, None, BITS, stems_to=stems, progress=progress)
+    return [freeze_path(song, index) for index in indices]
 
 
 def resample(

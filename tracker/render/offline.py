@@ -38,7 +38,8 @@ Progress = Callable[[float], None]
 
 @dataclass(slots=True)
 class RenderJob:
-    """What to render. `track` renders that track alone, pre-fader; `pattern` one pattern."""
+    """What to render. `track` renders that track alone, pre-fader; `prefader` several, each
+    alone (their stems are what `track` would give one by one); `pattern` one pattern."""
 
     song: Song
     rate: int = 48000
@@ -49,6 +50,7 @@ class RenderJob:
     song_dir: Path | None = None  # where the song's audio clips' paths start
     tail: float | None = None  # seconds after the end; None: until the sound has died away
     tap: int | None = None  # record this track's output instead of the master's
+    prefader: Sequence[int] = ()  # these tracks, each pre-fader, in one pass (freeze)
 
     def order(self) -> list[int]:
         if self.pattern is None:
@@ -59,9 +61,10 @@ class RenderJob:
         return [self.pattern]
 
     def tracks(self) -> list[int]:
-        """The tracks to render: the chosen one, else the audible ones."""
-        if self.track is not None:
-            track = self.song.tracks[self.track]
+        """The tracks to render: the chosen one(s), else the audible ones."""
+        chosen = [self.track] if self.track is not None else list(self.prefader)
+        for index in chosen:
+            track = self.song.tracks[index]
             if track.kind is TrackKind.MIDI and track.frozen is None:
                 raise TrackerError(
                     f"track {track.name!r} is a midi track: its sound comes from elsewhere"
@@ -72,8 +75,7 @@ class RenderJob:
                     f"track {track.name!r} is a {track.kind.value} track: render the song and"
                     " take its stem, or resample it"
                 )
-            return [self.track]
-        return self.song.audible_tracks()
+        return chosen or self.song.audible_tracks()
 
     def end_frame(self) -> int:
         """The frame where the last pattern ends (the tail may ring on after it)."""
@@ -115,7 +117,7 @@ class OfflineRender:
             InstrumentLibrary(job.rate, job.search_dirs, job.song_dir),
             max_block=max(job.block, TAIL_BLOCK),
             tracks=self.tracks,
-            prefader=job.track is not None,
+            prefader=job.track is not None or bool(job.prefader),
             clip_frame=frames,
             tap=job.tap,
         )
@@ -171,23 +173,27 @@ class OfflineRender:
 
 def render_to_wav(
     render: OfflineRender,
-    out: Path,
+    out: Path | None,
     bits: str = "24",
     stems_dir: Path | None = None,
     progress: Progress | None = None,
     gain: float = 1.0,
+    stems_to: dict[int, Path] | None = None,
 ) -> RenderResult:
-    """Write `render` into `out` (and one WAV per track into `stems_dir`), atomically;
-    `gain` scales them all (normalising).
+    """Write `render` into `out` (None: no mix) and its stems, one WAV per track, into
+    `stems_dir` or to the files `stems_to` names by track, atomically; `gain` scales them all
+    (normalising).
 
     Nothing is left half-written: every file is written beside its target and renamed into
     place only when the whole render succeeded.
     """
     job = render.job
-    targets = [out]
-    if stems_dir is not None:
+    targets = [] if out is None else [out]
+    if stems_to is not None:
+        targets += [stems_to[index] for index in render.stem_tracks]
+    elif stems_dir is not None:
         targets += [stems_dir / name for name in stem_names(job.song, render.stem_tracks)]
-        if out.resolve() in {t.resolve() for t in targets[1:]}:
+        if out is not None and out.resolve() in {t.resolve() for t in targets[1:]}:
             raise TrackerError(f"{out}: the mix would be written over one of the stems")
         try:
             stems_dir.mkdir(parents=True, exist_ok=True)
@@ -203,7 +209,7 @@ def render_to_wav(
         background = BackgroundWriter(writers)
         try:
             for mix, stems in render.blocks(progress):
-                blocks = [mix, *stems]
+                blocks = [mix, *stems] if out is not None else list(stems)
                 if gain != 1.0:
                     blocks = [b * np.float32(gain) for b in blocks]
                 background.write(blocks)

@@ -144,15 +144,16 @@ class TrackerApp(AudioActions, FileActions, App[None]):
         self.set_interval(1 / STATUS_HZ, self._show_status)
         if self.autosave_seconds > 0:
             self.set_interval(self.autosave_seconds, self.autosave_now)
-        if self.transport_factory is not None:
-            # After the first frame: the engine's imports (numba) take longer than a frame.
-            self.call_after_refresh(self._start_transport)
-        else:
-            self.transport_ready.set()
+        # After the first frame: the engine's imports (numba) take longer than a frame. A
+        # frozen track whose audio is gone is asked about first (the engine would refuse it).
+        self.call_after_refresh(self.check_frozen_audio, self._start_transport)
         if self.recovery is not None:
             self.call_after_refresh(self.offer_recovery, self.recovery)
 
     def _start_transport(self) -> None:
+        if self.transport_factory is None:
+            self.transport_ready.set()
+            return
         self.transport_ready.clear()
         self._status_text = "audio: starting…"
         document = self.document
@@ -475,7 +476,7 @@ class TrackerApp(AudioActions, FileActions, App[None]):
         self.song_changed(None)
         if self.transport_factory is not None:
             self._close_transport()
-            self._start_transport()
+        self.check_frozen_audio(self._start_transport)
         collector.settle()
 
     # --- quitting ---------------------------------------------------------------------------

@@ -24,6 +24,34 @@ if TYPE_CHECKING:
 class AudioActions:
     """Mixed into TrackerApp."""
 
+    def check_frozen_audio(self: TrackerApp, then: Callable[[], object]) -> None:  # type: ignore[misc]
+        """Offer to unfreeze the tracks whose frozen audio file is missing (their notes are
+        still there), then run `then`."""
+        song, path = self.document.song, self.document.path
+        folder = path.resolve().parent if path is not None else None
+        missing = [
+            index
+            for index, track in enumerate(song.tracks)
+            if track.frozen is not None
+            and (folder is None or not (folder / track.frozen).is_file())
+        ]
+        if not missing:
+            then()
+            return
+        names = ", ".join(f"{song.tracks[i].name} ({song.tracks[i].frozen})" for i in missing)
+
+        def answered(choice: str) -> None:
+            if choice == "unfreeze":
+                self._audio_edit("unfreeze missing audio", lambda s: _unfreeze(s, missing))
+            then()
+
+        self.confirm(
+            f"Frozen audio is missing: {names}. Their notes are kept: unfreeze them to play "
+            "the notes again?",
+            [("unfreeze", "Unfreeze"), ("keep", "Keep frozen")],
+            answered,
+        )
+
     def on_track_list_audio_requested(self, message: TrackList.AudioRequested) -> None:
         self.audio_action(message.action, message.track)
 
@@ -95,6 +123,11 @@ class AudioActions:
             return
         done = {"freeze": "froze", "resample": "resampled"}[action]
         self.notify(f"{done} {what}", timeout=3)
+
+
+def _unfreeze(song: Song, tracks: list[int]) -> None:
+    for index in tracks:
+        freezing.unfreeze(song, index)
 
 
 def _freeze_change(track: int, name: str | None, relative: str) -> Callable[[Song], object]:
