@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--track", action="append", help="track name (or unique start of it); repeatable"
     )
     which.add_argument("--all", action="store_true", help="every instrument track not frozen")
+    live = freeze.add_argument_group(
+        "a MIDI track", "freezes in real time: played to its synth, recorded back from --input"
+    )
+    live.add_argument("--input", metavar="CHANNELS", help="input channels: 1, 1,2 or 1-2")
+    live.add_argument("--audio-device", metavar="DEV", help="input device: name or part of it")
+    _midi_api_option(live)
+    live.add_argument("--tail", type=float, default=2.0, metavar="SECONDS")
+    live.add_argument("--preroll", type=float, default=1.0, metavar="SECONDS")
+    live.add_argument("--remeasure", action="store_true", help="measure the round trip again")
     freeze.set_defaults(run=_run_freezing, action="freeze")
     for name, help_text in (
         ("unfreeze", "play a frozen track's instrument again"),

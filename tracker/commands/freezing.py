@@ -59,6 +59,13 @@ def run_freeze(args: argparse.Namespace) -> int:
             raise TrackerError(f"{args.song}: no instrument track left to freeze")
     else:
         indices = list(dict.fromkeys(_track(song, args.song, name) for name in args.track))
+    midi = [i for i in indices if song.tracks[i].kind is TrackKind.MIDI]
+    if midi:
+        if len(indices) > 1:
+            raise TrackerError(f"{args.song}: a MIDI track freezes alone (it is recorded)")
+        return _freeze_recorded(song, args, midi[0])
+    if args.input is not None:
+        raise TrackerError(f"{args.song}: --input is for freezing a MIDI track")
     names = ", ".join(song.tracks[i].name for i in indices)
     bar = ProgressBar(sys.stderr, label=f"freeze {names}")
     try:
@@ -72,6 +79,35 @@ def run_freeze(args: argparse.Namespace) -> int:
         freezing.freeze(song, index, relative)
         print(f"froze {song.tracks[index].name!r} to {relative}", file=sys.stderr)
     _save(song, args.song)
+    return 0
+
+
+def _freeze_recorded(song: Song, args: argparse.Namespace, index: int) -> int:
+    """Freeze a MIDI track in real time: play it to its synth and record the synth's audio
+    back (`tracker record`'s way, latency taken off) as the track's frozen audio."""
+    from tracker.audio.input import parse_channels
+    from tracker.commands.record import Take, record_track
+
+    try:
+        freezing.check_freezable(song, index, recorded=args.input is not None)
+    except TrackerError as exc:
+        raise _located(args.song, exc) from None
+    relative = freezing.freeze_path(song, index)
+    target = song_folder(args.song) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    take = Take(
+        parse_channels(args.input),
+        args.audio_device,
+        args.midi_api,
+        args.tail,
+        args.preroll,
+        args.remeasure,
+    )
+    if record_track(song, args.song, index, take, target):
+        raise TrackerError(f"{args.song}: stopped before the end: the track is not frozen")
+    freezing.freeze(song, index, relative)
+    _save(song, args.song)
+    print(f"froze {song.tracks[index].name!r} to {relative} (recorded)", file=sys.stderr)
     return 0
 
 

@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,22 +52,54 @@ def solo_track(song: Song, index: int) -> Song:
     return dataclasses.replace(song, tracks=tracks)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Take:
+    """How to record one MIDI track's synth back (the `tracker record` options)."""
+
+    channels: list[int]  # input channels, 1-based
+    device: str | None = None  # input device: name or part of it
+    midi_api: str | None = None
+    tail: float = 2.0  # seconds recorded after the song's end
+    preroll: float = 1.0  # seconds before measuring
+    remeasure: bool = False
+
+
 def run_record(args: argparse.Namespace) -> int:
-    from tracker.audio.input import InputRecorder, parse_channels
+    from tracker.audio.input import parse_channels
+
+    song, path = open_song(args.song)
+    refuse_overwrite(args.output, path, "song")
+    index = midi_track(song, args.track)
+    take = Take(
+        parse_channels(args.input),
+        args.audio_device,
+        args.midi_api,
+        args.tail,
+        args.preroll,
+        args.remeasure,
+    )
+    return 130 if record_track(song, path, index, take, args.output) else 0
+
+
+def record_track(song: Song, path: Path, index: int, take: Take, output: Path) -> bool:
+    """Play track `index` to its synth and write what comes back, aligned, to `output`
+    (32-bit float). Returns True when stopped early (ctrl-c, SIGTERM): what was recorded is
+    written all the same.
+
+    Raises:
+        TrackerError: no such input or port, the test note never came back, …
+    """
+    from tracker.audio.input import InputRecorder
     from tracker.audio.sinks import ClockSink
     from tracker.live.latency_store import LatencyStore
     from tracker.live.transport import Transport
 
-    song, path = open_song(args.song)
-    refuse_overwrite(args.output, path, "song")
-    index = _track(song, args.track)
     track = song.tracks[index]
-    channels = parse_channels(args.input)
-    api = resolve_api(args.midi_api)
+    api = resolve_api(take.midi_api)
     setup = MidiSetup(api, {index: Route(track.port or "", track.channel)})
     song = solo_track(song, index)
-    seconds = length_seconds(song) + args.tail
-    recorder = InputRecorder(RATE, channels, args.audio_device, seconds + args.preroll + 10)
+    seconds = length_seconds(song) + take.tail
+    recorder = InputRecorder(RATE, take.channels, take.device, seconds + take.preroll + 10)
     with stop_on_signals() as stop:
         transport = Transport(
             song,
@@ -82,11 +115,11 @@ def run_record(args: argparse.Namespace) -> int:
             assert midi is not None
             port = midi.port_names()[0]
             recorder.start()
-            inputs = ",".join(str(c) for c in channels)
+            inputs = ",".join(str(c) for c in take.channels)
             _say(f"recording {recorder.device.name} input {inputs}, {track.name!r} to {port}")
-            stop.wait(args.preroll)  # time to wire things up, and for the input to settle
+            stop.wait(take.preroll)  # time to wire things up, and for the input to settle
             store = LatencyStore()
-            latency = None if args.remeasure else store.get(recorder.device.name, port)
+            latency = None if take.remeasure else store.get(recorder.device.name, port)
             if latency is None and not stop.is_set():
                 latency = _measure(transport, recorder, index)
                 store.put(recorder.device.name, port, latency)
@@ -99,27 +132,32 @@ def run_record(args: argparse.Namespace) -> int:
             started = _wait_for_start(transport)
             while transport.playing and not stop.is_set():
                 stop.wait(0.05)
-            stop.wait(args.tail)
+            stop.wait(take.tail)
             transport.stop()
             time.sleep(0.25)
         finally:
             recording = recorder.stop()
             transport.close()
     assert latency is not None
-    take, strayed = _aligned(recording, recorder, started + round(latency * 1e9), seconds)
+    audio, strayed = _aligned(recording, recorder, started + round(latency * 1e9), seconds)
     if strayed >= 0.5:
         _say(
             f"the input's clock strayed {strayed / RATE * 1000:.1f} ms from the song's: "
             "the take follows the input's clock"
         )
-    with atomic_path(args.output) as tmp:
-        sf.write(tmp, take, RATE, subtype="FLOAT", format="WAV")
+    with atomic_path(output) as tmp:
+        sf.write(tmp, audio, RATE, subtype="FLOAT", format="WAV")
     note = " (stopped early)" if stop.is_set() else ""
-    _say(f"wrote {args.output}: {len(take) / RATE:.2f} s, {take.shape[1]} channel(s){note}")
-    return 130 if stop.is_set() else 0
+    _say(f"wrote {output}: {len(audio) / RATE:.2f} s, {audio.shape[1]} channel(s){note}")
+    return stop.is_set()
 
 
-def _track(song: Song, name: str) -> int:
+def midi_track(song: Song, name: str) -> int:
+    """The index of the MIDI track called `name` (or the unique start of it).
+
+    Raises:
+        TrackerError: no such track, or it sends no MIDI.
+    """
     try:
         index = song.track_index(name)
     except KeyError as exc:

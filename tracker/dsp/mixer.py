@@ -238,8 +238,9 @@ class BlockRenderer:
                     " unfreezing it plays them again"
                 ) from None
             state.clip_starts = [c.tick for c in clips]
-        # A frozen render holds the track's effects already.
-        chain = track.effects if track.frozen is None else []
+        # A frozen render holds the track's effects already; a MIDI track's recording does not.
+        baked = track.frozen is not None and track.kind is TrackKind.INSTRUMENT
+        chain = [] if baked else track.effects
         try:
             state.effects = [
                 build_effect(e.kind, e.params, self.rate, self.max_block) for e in chain

@@ -29,26 +29,33 @@ def freeze_path(song: Song, index: int) -> str:
     return f"{AUDIO_FOLDER}/{index + 1:02d}-{safe_name(song.tracks[index].name)}.freeze.wav"
 
 
-def check_freezable(song: Song, index: int) -> Track:
-    """The track, if freeze can render it offline.
+def check_freezable(song: Song, index: int, recorded: bool = False) -> Track:
+    """The track, if it can be frozen: rendered offline, or (`recorded`) a MIDI track whose
+    synth is recorded back in real time.
 
     Raises:
-        TrackerError: a MIDI, audio, group or return track (the message says what to do).
+        TrackerError: an audio, group or return track, or a MIDI track not `recorded` (the
+            message says what to do).
     """
     track = song.tracks[index]
-    if track.kind is TrackKind.MIDI:
+    if track.kind is TrackKind.MIDI and not recorded:
         raise TrackerError(
-            f"track {track.name!r} plays a MIDI device: record its audio with `tracker record`"
-            " (freezing it in real time comes later)"
+            f"track {track.name!r} plays a MIDI device: freezing it records the device in real"
+            " time; give the inputs its audio comes back on (--input 1-2)"
         )
+    if track.kind is TrackKind.MIDI:
+        if not track.port:
+            raise TrackerError(f"track {track.name!r} has no MIDI port to play its synth through")
+        return track
     if track.kind is not TrackKind.INSTRUMENT:
         raise TrackerError(f"track {track.name!r} is a {track.kind.value} track: nothing to freeze")
     return track
 
 
 def freeze(song: Song, index: int, path: str) -> None:
-    """Mark track `index` frozen to the render at `path`."""
-    check_freezable(song, index).frozen = path
+    """Mark track `index` frozen to the render (or, for a MIDI track, the recording) at
+    `path`."""
+    check_freezable(song, index, recorded=True).frozen = path
 
 
 def unfreeze(song: Song, index: int) -> None:
@@ -68,11 +75,12 @@ def flatten(song: Song, index: int) -> None:
     track = song.tracks[index]
     if track.frozen is None:
         raise TrackerError(f"track {track.name!r} is not frozen: freeze it first")
-    track.kind = TrackKind.AUDIO
     track.clips = [Clip(0, track.frozen)]
     track.frozen = None
+    if track.kind is TrackKind.INSTRUMENT:
+        track.effects = []  # they are in the render; a MIDI track's recording has none
+    track.kind = TrackKind.AUDIO
     track.instrument = track.program = track.bank = track.port = None
-    track.effects = []
     for pattern in song.patterns.values():
         rows = pattern.data.get(index)
         if rows is None:
