@@ -60,8 +60,7 @@ def midi_setup(song: Song, args: argparse.Namespace) -> MidiSetup | None:
 
 
 def needs_audio(song: Song) -> bool:
-    audible = song.audible_tracks()
-    return any(song.tracks[i].kind is TrackKind.INSTRUMENT for i in audible)
+    return any(song.tracks[i].makes_audio for i in song.audible_tracks())
 
 
 @contextmanager

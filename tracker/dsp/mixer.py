@@ -32,6 +32,7 @@ from tracker.model.events import (
     PitchBend,
     ProgramChange,
 )
+from tracker.model.routing import RETURN_OUTPUT, RETURN_SEND, reference_problem
 from tracker.model.song import Song, Track, TrackKind
 
 VOLUME_CC = 7
@@ -143,6 +144,7 @@ class _TrackState:
         self.clip_starts: list[int] = []  # arrangement tick each clip starts at
         self.effects: list[Effect] = []
         self.destination: _TrackState | None = None  # a group's state; None: the master
+        self.muted_output = False  # it plays into a group that is not heard
         self.sends: list[tuple[_TrackState, float]] = []  # (return's state, linear level)
         self.stem: int | None = None  # its index in `stems`, when it plays into the master
         self.pos = 0  # frames of this block rendered into mono
@@ -205,7 +207,7 @@ class BlockRenderer:
         for index in chosen:
             if not 0 <= index < len(song.tracks):
                 raise TrackerError(f"no track {index + 1} (the song has {len(song.tracks)})")
-        self.tracks = [i for i in chosen if _makes_sound(song.tracks[i])]
+        self.tracks = [i for i in chosen if song.tracks[i].makes_audio]
         for name in song.instruments.values():
             library.factory(name)
         self._states = [self._track_state(s, i) for s, i in enumerate(self.tracks)]
@@ -250,39 +252,39 @@ class BlockRenderer:
         return state
 
     def _route(self) -> None:
-        """Where each state plays into, its sends, and the order buses are finished in."""
+        """Where each state plays into, its sends, and the order buses are finished in.
+
+        A track whose group is not heard (muted, or not soloed) is still rendered: its output
+        goes nowhere, its sends still reach their returns, as in a DAW, and the same in live
+        playback (where the group's fader is 0) and offline.
+        """
         song = self.song
-        names = {song.tracks[s.index].name: s for s in reversed(self._states)}
         kept = []
         for state in self._states:
             track = song.tracks[state.index]
             if self.prefader:
                 kept.append(state)
                 continue
+            problems = [
+                reference_problem(song, track.output, TrackKind.GROUP)
+                if track.output is not None
+                else None,
+                *(reference_problem(song, name, TrackKind.RETURN) for name in track.sends),
+                RETURN_OUTPUT if track.kind is TrackKind.RETURN and track.output else None,
+                RETURN_SEND if track.kind is TrackKind.RETURN and track.sends else None,
+            ]
+            for problem in problems:
+                if problem is not None:
+                    raise TrackerError(f"track {track.name!r}: {problem}")
             if track.output is not None:
-                group = names.get(track.output)
-                if group is None or song.tracks[group.index].kind is not TrackKind.GROUP:
-                    if track.output not in {
-                        t.name for t in song.tracks if t.kind is TrackKind.GROUP
-                    }:
-                        raise TrackerError(
-                            f"track {track.name!r}: output {track.output!r} is not a group track"
-                        )
-                    continue  # its group is not heard (muted): nor is it
+                group = self._state_named(track.output)
+                if group is None:
+                    state.muted_output = True  # its group is not heard
                 state.destination = group
             for name, level_db in track.sends.items():
-                target = names.get(name)
-                if track.kind is TrackKind.RETURN:
-                    raise TrackerError(f"return track {track.name!r} cannot send (to {name!r})")
-                if target is None:
-                    if name not in {t.name for t in song.tracks if t.kind is TrackKind.RETURN}:
-                        raise TrackerError(
-                            f"track {track.name!r}: send {name!r} is not a return track"
-                        )
-                    continue  # that return is not heard
-                if song.tracks[target.index].kind is not TrackKind.RETURN:
-                    raise TrackerError(f"track {track.name!r}: send {name!r} is not a return track")
-                state.sends.append((target, 10.0 ** (level_db / 20.0)))
+                target = self._state_named(name)
+                if target is not None:  # else that return is not heard
+                    state.sends.append((target, 10.0 ** (level_db / 20.0)))
             kept.append(state)
 
         # Leaves first (track order), then groups innermost first, then returns: every bus
@@ -296,13 +298,18 @@ class BlockRenderer:
             return (0, state.slot)
 
         self._finish_order = sorted(kept, key=rank)
-        top = [s for s in self._finish_order if s.destination is None]
+        top = [s for s in self._finish_order if s.destination is None and not s.muted_output]
         self.stem_tracks = [s.index for s in sorted(top, key=lambda s: s.slot)]
         for number, index in enumerate(self.stem_tracks):
             self._by_track[index].stem = number
         self._master_effects = self._master_chain()
         self._master_gain = 1.0 if self.prefader else 10.0 ** (song.master.volume_db / 20.0)
         self.master_level = 0.0  # the last block's peak
+
+    def _state_named(self, name: str) -> _TrackState | None:
+        """The rendered state of the track called `name` (None: not rendered, not heard)."""
+        index = self.song.track_named(name)
+        return None if index is None else self._by_track.get(index)
 
     def _master_chain(self) -> list[Effect]:
         if self.prefader:
@@ -398,7 +405,9 @@ class BlockRenderer:
             state.pos = 0
             state.sounding = False
             if state.dirty:
-                state.pre[:frames] = 0.0
+                # All of it: an earlier, longer block may have left samples past `frames`
+                # that a tap or a bus would otherwise read.
+                state.pre[:] = 0.0
                 state.dirty = False
         by_track = self._by_track
         for offset, event in events:
@@ -467,10 +476,11 @@ class BlockRenderer:
         state.dirty = True
         left, right = state.fader
         state.level = float(_peak(pre, frames)) * max(abs(left), abs(right))
-        target = out if state.destination is None else state.destination.pre
         if state.destination is not None:
+            _send(pre, state.destination.pre, frames, left, right)
             state.destination.dirty = True
-        _send(pre, target, frames, left, right)
+        elif not state.muted_output:
+            _send(pre, out, frames, left, right)
         for bus, level in state.sends:
             _send(pre, bus.pre, frames, left * level, right * level)
             bus.dirty = True
@@ -518,8 +528,3 @@ class BlockRenderer:
             channel = self.song.tracks[state.index].channel
             state.current = gm.preset_for_track(channel, event.program)
             self._instance(state, state.current)
-
-
-def _makes_sound(track: Track) -> bool:
-    """Whether a renderer has a state for the track: not a MIDI track playing its notes out."""
-    return not (track.kind is TrackKind.MIDI and track.frozen is None)

@@ -55,8 +55,8 @@ def song_routes(song: Song, every_track_to: str | None = None) -> dict[int, Rout
     for index, track in enumerate(song.tracks):
         if every_track_to is not None:
             routes[index] = Route(every_track_to, track.channel)
-        elif track.kind is TrackKind.MIDI and track.port:
-            routes[index] = Route(track.port, track.channel)
+        elif track.kind is TrackKind.MIDI and track.port and track.plays_notes:
+            routes[index] = Route(track.port, track.channel)  # a frozen one plays its audio
     return routes
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from tracker.model.routing import RETURN_OUTPUT, RETURN_SEND, group_cycles, reference_problem
 from tracker.model.serialize_common import (
     MAX_STRING_CHARS,
     RuleError,
@@ -57,6 +58,7 @@ def read_output(reader: SongReader, track: Track, tokens: list[Token]) -> None:
     reader.expect(tokens, 2, 'output "GROUP"')
     track.output = reader.string(tokens[1], "output")
     reader.name_refs.append((track.output, TrackKind.GROUP, reader.line_no, tokens[1].column))
+    reader.outputs.append((track, reader.line_no, tokens[0].column))
 
 
 def read_send(reader: SongReader, track: Track, tokens: list[Token]) -> None:
@@ -64,6 +66,7 @@ def read_send(reader: SongReader, track: Track, tokens: list[Token]) -> None:
     name = reader.string(tokens[1], "send target")
     if name in track.sends:
         reader.fail(f"a second send to {show(name)}", tokens[1].column)
+    reader.senders.append((track, reader.line_no, tokens[0].column))
     if len(track.sends) == MAX_SENDS:
         reader.fail(f"more than {MAX_SENDS} sends", tokens[0].column)
     track.sends[name] = _level(reader, tokens[2], "send level")
@@ -158,44 +161,27 @@ def check_relative_path(path: str, what: str) -> str:
 
 
 def check_names(
-    song: Song, refs: list[tuple[str, TrackKind, int, int]]
+    song: Song,
+    refs: list[tuple[str, TrackKind, int, int]],
+    outputs: list[tuple[Track, int, int]],
+    senders: list[tuple[Track, int, int]],
 ) -> list[tuple[int, int, str]]:
     """Problems with the names tracks refer to: outputs must name groups, sends returns, and no
-    group may play into itself."""
-    kinds: dict[str, TrackKind] = {}
-    for track in song.tracks:
-        kinds.setdefault(track.name, track.kind)
+    group may play into itself; returns neither play into groups nor send."""
     problems = []
     for name, wanted, line, column in refs:
-        if kinds.get(name) is not wanted:
-            known = [n for n, k in kinds.items() if k is wanted]
-            listed = ", ".join(known) if known else "none"
-            message = (
-                f"{show(name)} is not a {wanted.value} track ({wanted.value} tracks: {listed})"
-            )
+        message = reference_problem(song, name, wanted)
+        if message is not None:
             problems.append((line, column, message))
+    for track, line, column in outputs:
+        if track.kind is TrackKind.RETURN:
+            problems.append((line, column, RETURN_OUTPUT))
+    for track, line, column in senders:
+        if track.kind is TrackKind.RETURN:
+            problems.append((line, column, RETURN_SEND))
     for message in group_cycles(song):
         problems.append((refs[0][2] if refs else 1, 1, message))
     return problems
-
-
-def group_cycles(song: Song) -> list[str]:
-    """A message for each group that plays, through others, into itself."""
-    found = []
-    for index, track in enumerate(song.tracks):
-        if track.kind is TrackKind.GROUP and track.output is not None:
-            seen = {index}
-            output = track.output
-            while output is not None:
-                parent = next((i for i, t in enumerate(song.tracks) if t.name == output), None)
-                if parent is None:
-                    break
-                if parent in seen:
-                    found.append(f"group {track.name!r} plays into itself (through {output!r})")
-                    break
-                seen.add(parent)
-                output = song.tracks[parent].output
-    return found
 
 
 # --- writing -------------------------------------------------------------------------------

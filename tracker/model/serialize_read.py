@@ -32,7 +32,7 @@ from tracker.model.serialize_statements import (
     read_statement,
     read_track_field,
 )
-from tracker.model.song import Song, TrackKind
+from tracker.model.song import Song, Track, TrackKind
 
 _MAGIC_LINE = re.compile(r"tracker-song[ \t]+([^ \t]+)[ \t]*")
 _WHOLE = re.compile(r"[-+]?[0-9]{1,9}")
@@ -52,6 +52,8 @@ class SongReader:
         self.master_seen = False
         # (name, kind it must have, line, column) of every track name a track refers to
         self.name_refs: list[tuple[str, TrackKind, int, int]] = []
+        self.outputs: list[tuple[Track, int, int]] = []  # tracks with an output, where
+        self.senders: list[tuple[Track, int, int]] = []  # tracks with a send, where
         self.in_header = True
         self.seen_keys: set[str] = set()
         self.pattern_lines: dict[int, int] = {}  # pattern id → line of its heading
@@ -166,7 +168,7 @@ class SongReader:
     def _check_references(self) -> None:
         song = self.song
         problems = [use for n, use in self.instrument_uses.items() if n not in song.instruments]
-        problems += check_names(song, self.name_refs)
+        problems += check_names(song, self.name_refs, self.outputs, self.senders)
         for position, (pattern_id, line, column) in enumerate(self.order_refs):
             if pattern_id not in song.patterns:
                 message = f"order position {position}: there is no pattern {pattern_id}"

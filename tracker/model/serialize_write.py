@@ -7,6 +7,7 @@ song the reader would reject, so a file it writes always loads again.
 from __future__ import annotations
 
 from tracker.model.notes import note_name
+from tracker.model.routing import RETURN_OUTPUT, RETURN_SEND, group_cycles, reference_problem
 from tracker.model.serialize_common import (
     BEAT_UNITS,
     HEADER_NUMBERS,
@@ -35,7 +36,7 @@ from tracker.model.serialize_common import (
     format_number,
     quote,
 )
-from tracker.model.serialize_mixing import group_cycles, master_block, track_mixing_lines
+from tracker.model.serialize_mixing import master_block, track_mixing_lines
 from tracker.model.song import CUT, OFF, EffectCell, NoteCell, Song, Track, TrackKind, TrackRow
 
 # The narrowest each field of a note column (note, instrument, velocity, delay) and of an effect
@@ -87,13 +88,20 @@ def _check_song(song: Song) -> None:
 
 
 def _check_names(song: Song) -> None:
-    kinds = {track.name: track.kind for track in reversed(song.tracks)}  # the first of a name
     for track in song.tracks:
-        if track.output is not None and kinds.get(track.output) is not TrackKind.GROUP:
-            raise RuleError(f"track {track.name!r}: output {track.output!r} is not a group track")
-        for name in track.sends:
-            if kinds.get(name) is not TrackKind.RETURN:
-                raise RuleError(f"track {track.name!r}: send {name!r} is not a return track")
+        problems = [
+            reference_problem(song, track.output, TrackKind.GROUP)
+            if track.output is not None
+            else None,
+            *(reference_problem(song, name, TrackKind.RETURN) for name in track.sends),
+        ]
+        if track.kind is TrackKind.RETURN and track.output is not None:
+            problems.append(RETURN_OUTPUT)
+        if track.kind is TrackKind.RETURN and track.sends:
+            problems.append(RETURN_SEND)
+        for problem in problems:
+            if problem is not None:
+                raise RuleError(f"track {track.name!r}: {problem}")
     for message in group_cycles(song):
         raise RuleError(message)
 

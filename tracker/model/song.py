@@ -141,6 +141,11 @@ class Track:
     frozen: str | None = None  # the WAV this track plays instead of its instrument
 
     @property
+    def makes_audio(self) -> bool:
+        """Whether the mixer hears the track: all but a MIDI track playing its notes out."""
+        return not (self.kind is TrackKind.MIDI and self.frozen is None)
+
+    @property
     def plays_notes(self) -> bool:
         """Whether the track's notes make its sound (not frozen, not audio, group or return)."""
         return self.frozen is None and self.kind in (TrackKind.INSTRUMENT, TrackKind.MIDI)
@@ -204,17 +209,26 @@ class Song:
     def audible_tracks(self) -> list[int]:
         """Indices of the tracks the mix plays: the soloed ones if any, else the unmuted ones.
 
-        Solo is "in place": a soloed track's groups pass it on (unless muted) and returns stay
-        audible, so a soloed track is heard with its reverb, as in a DAW's default solo.
+        Solo is "in place": a soloed track's groups pass it on (unless muted), a soloed group
+        brings the tracks in it, and returns stay audible, so a soloed track is heard with its
+        reverb, as in a DAW's default solo.
         """
         soloed = [i for i, t in enumerate(self.tracks) if t.solo]
         if not soloed:
             return [i for i, t in enumerate(self.tracks) if not t.mute]
         chosen = set(soloed)
-        for index in soloed:
-            chosen.update(self.groups_above(index))
+        for index in range(len(self.tracks)):
+            above = self.groups_above(index)
+            if index in soloed:
+                chosen.update(above)
+            elif any(group in soloed for group in above):
+                chosen.add(index)  # inside a soloed group
         chosen.update(i for i, t in enumerate(self.tracks) if t.kind is TrackKind.RETURN)
         return [i for i in sorted(chosen) if i in soloed or not self.tracks[i].mute]
+
+    def track_named(self, name: str) -> int | None:
+        """The first track called exactly `name` (what outputs and sends refer to)."""
+        return next((i for i, t in enumerate(self.tracks) if t.name == name), None)
 
     def groups_above(self, index: int) -> list[int]:
         """The group tracks `index` plays through, innermost first (names that match no group
@@ -222,15 +236,8 @@ class Song:
         found: list[int] = []
         output = self.tracks[index].output
         while output is not None:
-            parent = next(
-                (
-                    i
-                    for i, t in enumerate(self.tracks)
-                    if t.name == output and t.kind is TrackKind.GROUP
-                ),
-                None,
-            )
-            if parent is None or parent in found:
+            parent = self.track_named(output)
+            if parent is None or parent in found or self.tracks[parent].kind is not TrackKind.GROUP:
                 break
             found.append(parent)
             output = self.tracks[parent].output
