@@ -269,3 +269,45 @@ def test_freezing_several_tracks_in_one_pass_gives_each_its_own_render(
     run("freeze", demo, "--all")  # the rest
     assert all(t.frozen for t in load_song(demo).tracks)
     assert peak_db(bounce(demo, tmp_path / "frozen.wav"), plain) <= NULL_DB
+
+
+def test_a_render_never_replaces_audio_a_song_may_still_play(demo: Path) -> None:
+    run("freeze", demo, "--track", "Bass")
+    first = demo.parent / "audio/02-Bass.freeze.wav"
+    before = first.read_bytes()
+    run("unfreeze", demo, "--track", "Bass")  # the file stays: an undo or a copy may use it
+    song = load_song(demo)
+    song.tracks[1].volume_db = -3.0  # not part of the render, but the song moved on
+    save_song(song, demo)
+    run("freeze", demo, "--track", "Bass")
+    assert load_song(demo).tracks[1].frozen == "audio/02-Bass.freeze-2.wav"
+    assert first.read_bytes() == before
+    run("resample", demo)
+    run("resample", demo)
+    takes = [t.clips[0].path for t in load_song(demo).tracks if t.kind is TrackKind.AUDIO]
+    assert takes == ["audio/Resample.resample.wav", "audio/Resample 2.resample.wav"]
+
+
+def test_flatten_keeps_the_notes_when_the_audio_is_gone(demo: Path, capsys) -> None:
+    run("freeze", demo, "--track", "Bass")
+    (demo.parent / "audio/02-Bass.freeze.wav").write_bytes(b"not a wav")
+    before = demo.read_bytes()
+    capsys.readouterr()
+    assert main(["flatten", str(demo), "--track", "Bass"]) == 2
+    err = capsys.readouterr().err
+    assert "missing or unreadable" in err and err.count("\n") == 1
+    assert demo.read_bytes() == before
+
+
+async def test_a_file_error_during_a_freeze_in_the_app_is_a_notice(demo: Path) -> None:
+    from tests.test_ui_audio import notices, settle
+    from tracker.session.document import Document
+    from tracker.ui.app import TrackerApp
+
+    (demo.parent / "audio").write_text("a file where the folder would go")
+    app = TrackerApp(Document.open(demo), transport_factory=None, autosave_seconds=0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f4", "f")
+        await settle(app, pilot)
+        assert app.is_running and app.document.song.tracks[0].frozen is None
+        assert "audio" in notices(app)

@@ -92,7 +92,9 @@ def _freeze_recorded(song: Song, args: argparse.Namespace, index: int) -> int:
         freezing.check_freezable(song, index, recorded=args.input is not None)
     except TrackerError as exc:
         raise _located(args.song, exc) from None
-    relative = freezing.freeze_path(song, index)
+    from tracker.render.freeze import exists_in
+
+    relative = freezing.freeze_path(song, index, exists_in(song_folder(args.song)))
     target = song_folder(args.song) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     take = Take(
@@ -104,7 +106,9 @@ def _freeze_recorded(song: Song, args: argparse.Namespace, index: int) -> int:
         args.remeasure,
     )
     if record_track(song, args.song, index, take, target):
-        raise TrackerError(f"{args.song}: stopped before the end: the track is not frozen")
+        target.unlink(missing_ok=True)  # a partial take is no freeze; the song is unchanged
+        print(f"tracker: stopped: {song.tracks[index].name!r} is not frozen", file=sys.stderr)
+        return 130
     freezing.freeze(song, index, relative)
     _save(song, args.song)
     print(f"froze {song.tracks[index].name!r} to {relative} (recorded)", file=sys.stderr)
@@ -126,8 +130,10 @@ def run_unfreeze(args: argparse.Namespace) -> int:
 def run_flatten(args: argparse.Namespace) -> int:
     song = _open(args.song)
     index = _track(song, args.song, args.track)
+    from tracker.render.freeze import readable_in
+
     try:
-        freezing.flatten(song, index)
+        freezing.flatten(song, index, readable_in(song_folder(args.song)))
     except TrackerError as exc:
         raise _located(args.song, exc) from None
     _save(song, args.song)

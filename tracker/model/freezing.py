@@ -12,6 +12,7 @@ elsewhere, render/; files are written by commands/).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from tracker.model.errors import TrackerError
 from tracker.model.song import Clip, Song, Track, TrackKind
@@ -24,9 +25,23 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" .") or "track"
 
 
-def freeze_path(song: Song, index: int) -> str:
-    """Where track `index`'s frozen render lives, relative to the song's folder."""
-    return f"{AUDIO_FOLDER}/{index + 1:02d}-{safe_name(song.tracks[index].name)}.freeze.wav"
+def fresh_path(song: Song, stem: str, exists: Callable[[str], bool]) -> str:
+    """`audio/STEM.wav`, or `audio/STEM-2.wav`, … : the first that no file (`exists`) and no
+    track of the song holds. A render never replaces audio that a track, an undo step or
+    another song may still play."""
+    used = {clip.path for track in song.tracks for clip in track.audio_clips()}
+    number = 1
+    while True:
+        suffix = "" if number == 1 else f"-{number}"
+        relative = f"{AUDIO_FOLDER}/{stem}{suffix}.wav"
+        if relative not in used and not exists(relative):
+            return relative
+        number += 1
+
+
+def freeze_path(song: Song, index: int, exists: Callable[[str], bool]) -> str:
+    """A new file for track `index`'s frozen render, relative to the song's folder."""
+    return fresh_path(song, f"{index + 1:02d}-{safe_name(song.tracks[index].name)}.freeze", exists)
 
 
 def check_freezable(song: Song, index: int, recorded: bool = False) -> Track:
@@ -66,15 +81,22 @@ def unfreeze(song: Song, index: int) -> None:
     track.frozen = None
 
 
-def flatten(song: Song, index: int) -> None:
-    """Turn frozen track `index` into an audio track playing its render.
+def flatten(song: Song, index: int, audio_ok: Callable[[str], bool]) -> None:
+    """Turn frozen track `index` into an audio track playing its render (`audio_ok` says
+    whether the render's file is there and readable).
 
     Raises:
-        TrackerError: the track is not frozen.
+        TrackerError: the track is not frozen, or its audio is not there.
     """
     track = song.tracks[index]
     if track.frozen is None:
         raise TrackerError(f"track {track.name!r} is not frozen: freeze it first")
+    if not audio_ok(track.frozen):
+        # The notes are all that is left of the part: they stay.
+        raise TrackerError(
+            f"track {track.name!r}: its frozen audio {track.frozen} is missing or unreadable;"
+            " unfreeze it, or freeze it again"
+        )
     track.clips = [Clip(0, track.frozen)]
     track.frozen = None
     if track.kind is TrackKind.INSTRUMENT:
@@ -94,8 +116,8 @@ def flatten(song: Song, index: int) -> None:
             del pattern.data[index]
 
 
-def resample_path(name: str) -> str:
-    return f"{AUDIO_FOLDER}/{safe_name(name)}.resample.wav"
+def resample_path(song: Song, name: str, exists: Callable[[str], bool]) -> str:
+    return fresh_path(song, f"{safe_name(name)}.resample", exists)
 
 
 def unique_track_name(song: Song, wanted: str) -> str:

@@ -7,8 +7,10 @@ the song's playing rate: no rounding, so the null tests hold to the last bit of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import soundfile as sf
 
 from tracker.model.freezing import AUDIO_FOLDER, check_freezable, freeze_path, resample_path
 from tracker.model.song import Song
@@ -32,7 +34,7 @@ def freeze_track(
             left half-written).
     """
     check_freezable(song, index)
-    relative = freeze_path(song, index)
+    relative = freeze_path(song, index, exists_in(folder))
     job = RenderJob(song, rate=RATE, track=index, search_dirs=search_dirs, song_dir=folder)
     _write(job, folder / relative, progress)
     return relative
@@ -55,9 +57,13 @@ def freeze_tracks(
     job = RenderJob(song, rate=RATE, prefader=order, search_dirs=search_dirs, song_dir=folder)
     render = OfflineRender(job, with_stems=True)
     (folder / AUDIO_FOLDER).mkdir(parents=True, exist_ok=True)
-    stems = {index: folder / freeze_path(song, index) for index in order}
+    exists = exists_in(folder)
+    relative: dict[int, str] = {}
+    for index in order:  # each one new, none the same as another's
+        relative[index] = freeze_path(song, index, lambda r: exists(r) or r in relative.values())
+    stems = {index: folder / path for index, path in relative.items()}
     render_to_wav(render, None, BITS, stems_to=stems, progress=progress)
-    return [freeze_path(song, index) for index in indices]
+    return [relative[index] for index in indices]
 
 
 def resample(
@@ -70,10 +76,27 @@ def resample(
 ) -> str:
     """Render what reaches the master (or track `source`'s output, after its effects, fader
     and whatever plays or sends into it) into the audio folder; return its relative path."""
-    relative = resample_path(name)
+    relative = resample_path(song, name, exists_in(folder))
     job = RenderJob(song, rate=RATE, search_dirs=search_dirs, song_dir=folder, tap=source)
     _write(job, folder / relative, progress)
     return relative
+
+
+def exists_in(folder: Path) -> Callable[[str], bool]:
+    return lambda relative: (folder / relative).exists()
+
+
+def readable_in(folder: Path) -> Callable[[str], bool]:
+    """Whether a song's audio file loads (what flatten asks before it drops the notes)."""
+
+    def readable(relative: str) -> bool:
+        try:
+            sf.info(str(folder / relative))
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            return False
+        return True
+
+    return readable
 
 
 def _write(job: RenderJob, target: Path, progress: Progress | None) -> None:

@@ -64,7 +64,8 @@ class AudioActions:
             if action == "unfreeze":
                 self._audio_edit("unfreeze", lambda s: freezing.unfreeze(s, track))
             elif action == "flatten":
-                self._audio_edit("flatten", lambda s: freezing.flatten(s, track))
+                readable = self._audio_readable()
+                self._audio_edit("flatten", lambda s: freezing.flatten(s, track, readable))
             elif action == "freeze":
                 freezing.check_freezable(song, track)
                 self._render_audio(action, track)
@@ -73,6 +74,15 @@ class AudioActions:
         except TrackerError as exc:
             self.bell()
             self.notify(str(exc), title=action.capitalize(), severity="warning")
+
+    def _audio_readable(self: TrackerApp) -> Callable[[str], bool]:  # type: ignore[misc]
+        from tracker.commands.songs import song_folder
+        from tracker.render.freeze import readable_in
+
+        path = self.document.path
+        if path is None:
+            return lambda relative: False
+        return readable_in(song_folder(path))
 
     def _audio_edit(self: TrackerApp, label: str, change: Callable[[Song], object]) -> None:  # type: ignore[misc]
         with self.document.history.edit(label, song_wide=True) as song:
@@ -99,14 +109,17 @@ class AudioActions:
                 if action == "freeze":
                     assert track is not None
                     relative = freeze_track(song, track, folder, dirs)
-                    change = _freeze_change(track, name, relative)
+                    change = _freeze_change(track, name, relative, _notes(song, track))
                 else:
                     new = freezing.unique_track_name(song, "Resample")
                     relative = resample(song, new, folder, track, dirs)
                     change = _resample_change(new, relative)
-            except TrackerError as exc:
+            except (TrackerError, OSError, MemoryError) as exc:
+                # A worker's exception would end the app: say it, as any failed command does.
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
                 self.call_from_thread(
-                    self.notify, str(exc), title=f"Not {action}d", severity="error"
+                    self.notify, f"{where}{reason}", title=f"Not {action}d", severity="error"
                 )
                 return
             self.call_from_thread(self._finish_audio, action, what, change)
@@ -130,10 +143,23 @@ def _unfreeze(song: Song, tracks: list[int]) -> None:
         freezing.unfreeze(song, index)
 
 
-def _freeze_change(track: int, name: str | None, relative: str) -> Callable[[Song], object]:
+def _notes(song: Song, track: int) -> object:
+    """What a track's render is made of: its instrument and every row it has."""
+    t = song.tracks[track]
+    rows = {pid: pattern.data.get(track) for pid, pattern in song.patterns.items()}
+    return (t.kind, t.instrument, repr(t.effects), repr(rows), tuple(song.order), song.bpm)
+
+
+def _freeze_change(
+    track: int, name: str | None, relative: str, rendered: object
+) -> Callable[[Song], object]:
     def change(song: Song) -> None:
-        # The track may have moved or gone while the render ran: find it again by name.
-        if track >= len(song.tracks) or song.tracks[track].name != name:
+        # The track may have moved, gone or been edited while the render ran.
+        if (
+            track >= len(song.tracks)
+            or song.tracks[track].name != name
+            or _notes(song, track) != rendered
+        ):
             raise TrackerError(f"track {name!r} changed while it was frozen: freeze it again")
         freezing.freeze(song, track, relative)
 

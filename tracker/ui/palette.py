@@ -134,7 +134,7 @@ def _render(app: TrackerApp) -> None:
                 folder = song_folder(app.document.path) if app.document.path else None
                 render = OfflineRender(RenderJob(song, search_dirs=dirs, song_dir=folder))
                 result = render_to_wav(render, out)
-            except TrackerError as exc:
+            except (TrackerError, OSError, MemoryError) as exc:
                 app.call_from_thread(app.notify, str(exc), title="Not rendered", severity="error")
                 return
             seconds = result.frames / render.job.rate
