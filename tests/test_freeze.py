@@ -311,3 +311,63 @@ async def test_a_file_error_during_a_freeze_in_the_app_is_a_notice(demo: Path) -
         await settle(app, pilot)
         assert app.is_running and app.document.song.tracks[0].frozen is None
         assert "audio" in notices(app)
+
+
+def frozen_only(demo: Path) -> None:
+    """The demo with Bass and Drums frozen and the rest muted: what plays is frozen audio."""
+    run("freeze", demo, "--track", "Bass", "--track", "Drums")
+    song = load_song(demo)
+    for track in song.tracks[2:]:
+        track.mute = True
+    save_song(song, demo)
+
+
+def test_an_edit_that_rebuilds_the_mixer_keeps_the_audio_playing(demo: Path) -> None:
+    from tests.test_live_transport import pull
+    from tracker.audio.sinks import PullSink
+    from tracker.commands.songs import song_folder
+    from tracker.live import Transport
+    from tracker.render.offline import OfflineRender, RenderJob
+
+    frozen_only(demo)
+    song = load_song(demo)
+    job = RenderJob(song, 48000, song_dir=song_folder(demo))
+    reference = np.concatenate([mix.copy() for mix, _ in OfflineRender(job).blocks()])
+    sink = PullSink()
+    live = Transport(song, rate=48000, song_dir=song_folder(demo), output=sink)
+    try:
+        live.play()
+        first = pull(sink, 48000)
+        # A filter on a muted track: a new mixer (its wiring changed), nothing new to hear.
+        song.tracks[3].effects = [EffectSpec("filter", {"cutoff": 500.0})]
+        live.update(song, None)
+        second = pull(sink, 2 * 48000)
+    finally:
+        live.close()
+    heard = np.concatenate([first, second])
+    assert np.array_equal(heard, reference[: len(heard)])
+
+
+def test_looping_a_repeated_pattern_plays_the_audio_of_that_place(demo: Path) -> None:
+    from tests.test_live_transport import pull
+    from tracker.audio.sinks import PullSink
+    from tracker.commands.songs import song_folder
+    from tracker.engine.timeline import song_tempo_map
+    from tracker.live import Transport
+    from tracker.render.offline import OfflineRender, RenderJob
+
+    frozen_only(demo)
+    song = load_song(demo)
+    assert song.order[1:3] == [1, 1]
+    job = RenderJob(song, 48000, song_dir=song_folder(demo))
+    reference = np.concatenate([mix.copy() for mix, _ in OfflineRender(job).blocks()])
+    tempo = song_tempo_map(song)
+    start = tempo.frame_at(song.pattern_ticks(0) + song.pattern_ticks(1), 48000)
+    sink = PullSink()
+    live = Transport(song, rate=48000, song_dir=song_folder(demo), output=sink)
+    try:
+        live.play(order_index=2, loop=True)
+        heard = pull(sink, 3 * 48000)
+    finally:
+        live.close()
+    assert np.array_equal(heard, reference[start : start + 3 * 48000])

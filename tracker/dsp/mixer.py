@@ -142,6 +142,7 @@ class _TrackState:
         self.pre = np.zeros((max_block, 2), dtype=np.float32)  # pre-fader: input of the fader
         self.voices = ClipVoices([])
         self.clip_starts: list[int] = []  # arrangement tick each clip starts at
+        self.clip_paths: list[str] = []
         self.effects: list[Effect] = []
         self.destination: _TrackState | None = None  # a group's state; None: the master
         self.muted_output = False  # it plays into a group that is not heard
@@ -240,6 +241,7 @@ class BlockRenderer:
                     " unfreezing it plays them again"
                 ) from None
             state.clip_starts = [c.tick for c in clips]
+            state.clip_paths = [c.path for c in clips]
         # A frozen render holds the track's effects already; a MIDI track's recording does not.
         baked = track.frozen is not None and track.kind is TrackKind.INSTRUMENT
         chain = [] if baked else track.effects
@@ -379,6 +381,20 @@ class BlockRenderer:
 
     def active_voices(self) -> int:
         return sum(i.active_voices() for s in self._states for i in s.order)
+
+    def adopt_clips(self, old: BlockRenderer) -> None:
+        """Carry on the clips `old` was playing (the same file on the same track, at the same
+        place): a renderer rebuilt mid-song for an edit must not silence the audio."""
+        for state in self._states:
+            before = old._by_track.get(state.index)
+            if before is None or not state.clip_paths:
+                continue
+            for clip, frame in before.voices.reading.items():
+                key = (before.clip_paths[clip], before.clip_starts[clip])
+                mine = zip(state.clip_paths, state.clip_starts, strict=True)
+                for number, here in enumerate(mine):
+                    if here == key:  # the clip may have another number now
+                        state.voices.reading[number] = frame
 
     def stop_clips(self) -> None:
         """Silence every clip (playing stopped)."""

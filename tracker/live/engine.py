@@ -152,6 +152,7 @@ class Engine:
 
     def _update(self, command: Update) -> None:
         if command.renderer is not None:
+            command.renderer.adopt_clips(self.renderer)
             self.renderer = command.renderer
             self.ledger = NoteLedger()  # the old voices went with the old renderer
         else:
@@ -177,7 +178,7 @@ class Engine:
             tick = old.origin + local
         local_new = tick - new.origin
         if local_new < new.position or local_new < 0:  # prepared too far ahead: start over
-            new = SongStream(new.song, self.rate, new.loop_pattern, 0, new.loop_order)
+            new = SongStream(new.song, self.rate, new.loop_pattern, 0, new.loop_order, new.loop_at)
             local_new = tick
         new.skip_to(local_new)
         new.place(local_new, frame)

@@ -13,6 +13,7 @@ import numpy as np
 
 from tracker.dsp.library import InstrumentLibrary
 from tracker.dsp.mixer import BlockRenderer, fader_gains, track_preset
+from tracker.engine.sequencer import tempo_changes
 from tracker.engine.timeline import arrangement_frames
 from tracker.model.events import NoteOff, NoteOn
 from tracker.model.song import Song
@@ -28,8 +29,14 @@ def track_layout(song: Song) -> tuple[object, ...]:
         ),
         repr(song.master),
         # Clips are read by their place in the arrangement and its tempo map.
-        (tuple(song.order), song.bpm) if any(t.audio_clips() for t in song.tracks) else None,
+        _arrangement(song) if any(t.audio_clips() for t in song.tracks) else None,
     )
+
+
+def _arrangement(song: Song) -> tuple[object, ...]:
+    """Where each tick of the arrangement falls: the order list and every tempo in it."""
+    changes = tuple((c.tick, c.bpm) for c in tempo_changes(song))
+    return (tuple(song.order), song.ticks_per_line, song.lines_per_beat, changes)
 
 
 class LiveRenderer(BlockRenderer):

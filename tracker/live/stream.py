@@ -43,20 +43,26 @@ class SongStream:
         loop_pattern: int | None,
         origin: int = 0,
         loop_order: tuple[int, int] | None = None,
+        loop_at: int | None = None,
     ) -> None:
-        """`loop_pattern` plays one pattern forever; else the order list plays, and with
-        `loop_order` (first, last order positions) its stretch first…last repeats forever."""
+        """`loop_pattern` plays one pattern forever (the one at order position `loop_at`, whose
+        audio clips it plays, when given); else the order list plays, and with `loop_order`
+        (first, last order positions) its stretch first…last repeats forever."""
         self.song = song
         self.rate = rate
         self.loop_pattern = loop_pattern
         self.loop_order = loop_order if loop_pattern is None and song.order else None
         self.origin = origin
+        self.loop_at = loop_at
         self.shift = 0
         self.tempo = TempoMap(song.bpm, song.ticks_per_beat)
         order: Iterable[int] | None = None
         positions: Iterable[int] | None = None
         if loop_pattern is not None:
-            order = itertools.repeat(loop_pattern)
+            if loop_at is not None and song.order[loop_at : loop_at + 1] == [loop_pattern]:
+                positions = itertools.repeat(loop_at)
+            else:
+                order = itertools.repeat(loop_pattern)
         elif self.loop_order is not None:
             first, last = self.loop_order
             positions = itertools.chain(range(first), itertools.cycle(range(first, last + 1)))

@@ -89,6 +89,7 @@ class Transport:
         self._session = 0
         self._requested = False
         self._loop_pattern: int | None = None
+        self._loop_at: int | None = None  # the order position of the looped pattern
         self._loop_order: tuple[int, int] | None = None
         self._start_tick = 0
         self._thread: EngineThread | None = None
@@ -132,13 +133,14 @@ class Transport:
         offset = row * song.ticks_per_line
         if loop:
             self._loop_pattern, start = pattern, offset
+            self._loop_at = order_index
         else:
-            self._loop_pattern = None
+            self._loop_pattern = self._loop_at = None
             start = sum(song.pattern_ticks(p) for p in song.order[:order_index]) + offset
         self._loop_order = None
         if loop_song and not loop:
             self._loop_order = song.loop or (0, len(song.order) - 1)
-        stream = SongStream(song, self.rate, self._loop_pattern, 0, self._loop_order)
+        stream = SongStream(song, self.rate, self._loop_pattern, 0, self._loop_order, self._loop_at)
         stream.skip_to(start)
         self._session += 1
         self._start_tick = start
@@ -200,7 +202,7 @@ class Transport:
             region = self._loop_order
             if region is not None and region[1] >= len(snapshot.order):
                 region = (0, len(snapshot.order) - 1) if snapshot.order else None
-            stream = SongStream(snapshot, self.rate, loop, origin, region)
+            stream = SongStream(snapshot, self.rate, loop, origin, region, self._loop_at)
             # Most of the skipping happens here, on the UI thread; the engine finishes it.
             stream.skip_to(max(ahead - snapshot.ticks_per_line, 0))
         self._snapshot = snapshot
