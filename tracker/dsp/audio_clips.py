@@ -18,6 +18,9 @@ import numpy as np
 
 from tracker.model.errors import TrackerError
 
+MIN_RATE, MAX_RATE = 8000, 384000
+MAX_SECONDS = 4 * 3600  # a clip longer than four hours is no clip (and would not fit memory)
+
 
 def load_clip(path: Path, rate: int) -> np.ndarray:
     """The file's audio as (frames, 2) float32 at `rate`: mono is doubled, channels after the
@@ -29,13 +32,27 @@ def load_clip(path: Path, rate: int) -> np.ndarray:
     import soundfile as sf
 
     if not path.is_file():  # libsndfile says only "System error"
-        raise TrackerError(f"{path}: audio file not found")
+        what = "is a folder, not an audio file" if path.is_dir() else "audio file not found"
+        raise TrackerError(f"{path}: {what}")
     try:
+        info = sf.info(str(path))
+        # A file's header can claim anything: check it before memory is spent on it.
+        if not MIN_RATE <= info.samplerate <= MAX_RATE:
+            raise TrackerError(
+                f"{path}: a sample rate of {info.samplerate} Hz is outside {MIN_RATE}..{MAX_RATE}"
+            )
+        if info.frames * max(rate / info.samplerate, 1.0) > MAX_SECONDS * rate:
+            raise TrackerError(f"{path}: longer than {MAX_SECONDS // 3600} hours of audio")
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except FileNotFoundError:
         raise TrackerError(f"{path}: audio file not found") from None
+    except MemoryError:
+        raise TrackerError(f"{path}: not enough memory to load it") from None
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
         raise TrackerError(f"{path}: cannot read audio: {_reason(exc)}") from None
+    if not np.isfinite(data).all():
+        # NaN would ride every effect's feedback for the rest of the session.
+        raise TrackerError(f"{path}: holds samples that are not numbers (NaN or infinite)")
     if data.shape[1] == 1:
         data = np.repeat(data, 2, axis=1)
     data = np.ascontiguousarray(data[:, :2])
