@@ -371,3 +371,24 @@ def test_looping_a_repeated_pattern_plays_the_audio_of_that_place(demo: Path) ->
     finally:
         live.close()
     assert np.array_equal(heard, reference[start : start + 3 * 48000])
+
+
+def test_live_playback_goes_on_when_a_clip_is_gone_and_says_so(demo: Path) -> None:
+    from tests.test_live_transport import pull
+    from tracker.audio.sinks import PullSink
+    from tracker.commands.songs import song_folder
+    from tracker.live import Transport
+
+    run("resample", demo)  # an audio track, muted
+    song = load_song(demo)
+    (demo.parent / song.tracks[-1].clips[0].path).unlink()
+    sink = PullSink()
+    live = Transport(song, rate=48000, song_dir=song_folder(demo), output=sink)
+    try:
+        live.play()
+        heard = pull(sink, 48000)
+        audio = live.status().audio
+    finally:
+        live.close()
+    assert np.abs(heard).max() > 0.1  # the rest of the song plays
+    assert "Resample.resample.wav: audio file not found (silent)" in audio

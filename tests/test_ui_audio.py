@@ -111,3 +111,20 @@ async def test_an_untitled_song_asks_to_be_saved_first() -> None:
         await pilot.pause(0.3)  # the toast appears
         assert app.document.song.tracks[0].frozen is None
         assert "save the song first" in notices(app)
+
+
+async def test_an_audio_track_takes_no_notes(tmp_path: Path) -> None:
+    from tracker.cli import main
+
+    path = tmp_path / "night.song"
+    shutil.copy(demo_song(), path)
+    for args in (("freeze", "Bass"), ("flatten", "Bass")):
+        assert main([args[0], str(path), "--track", args[1]]) == 0
+    app = TrackerApp(Document.open(path), transport_factory=None, autosave_seconds=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", "down", "f2")
+        assert app.state.track == BASS
+        await pilot.press("z", "x")
+        await pilot.pause()
+        assert all(BASS not in p.data for p in app.document.song.patterns.values())
+        assert "is an audio track: it plays no notes" in notices(app)

@@ -178,6 +178,7 @@ class BlockRenderer:
         prefader: bool = False,
         clip_frame: Callable[[int], int] | None = None,
         tap: int | None = None,
+        missing_audio_ok: bool = False,
     ) -> None:
         """Create every instrument, effect and clip the tracks use, so bad input fails now.
 
@@ -193,6 +194,8 @@ class BlockRenderer:
                 caller's tempo map (dsp knows no tempo). Needed when the song has audio.
             tap: a track whose output (after its effects, fader and what plays into it)
                 `out` receives instead of the master's (what resampling a track records).
+            missing_audio_ok: a track whose audio cannot be read stays silent and says why in
+                `warnings` (live playback goes on; a render must fail instead).
 
         Raises:
             TrackerError: a bad track index, an undefined instrument number, a bad preset or
@@ -204,6 +207,8 @@ class BlockRenderer:
         self.max_block = max_block
         self.prefader = prefader
         self._clip_frame = clip_frame
+        self._missing_audio_ok = missing_audio_ok
+        self.warnings: list[str] = []
         chosen = list(tracks) if tracks is not None else song.audible_tracks()
         for index in chosen:
             if not 0 <= index < len(song.tracks):
@@ -234,12 +239,15 @@ class BlockRenderer:
             try:
                 state.voices = ClipVoices([self.library.clip(c.path) for c in clips])
             except TrackerError as exc:
-                if track.frozen is None:
-                    raise
-                raise TrackerError(
+                problem = TrackerError(
                     f"track {track.name!r} is frozen to {exc}; its notes are kept:"
                     " unfreezing it plays them again"
-                ) from None
+                    if track.frozen is not None
+                    else f"track {track.name!r}: {exc}"
+                )
+                if not self._missing_audio_ok:
+                    raise problem from None
+                self.warnings.append(f"{problem} (silent)")
             state.clip_starts = [c.tick for c in clips]
             state.clip_paths = [c.path for c in clips]
         # A frozen render holds the track's effects already; a MIDI track's recording does not.

@@ -50,6 +50,7 @@ class LiveRenderer(BlockRenderer):
             max_block=max_block,
             tracks=range(len(song.tracks)),
             clip_frame=arrangement_frames(song, rate),
+            missing_audio_ok=True,  # a lost file silences its track, not the whole song
         )
         self.layout = track_layout(song)
         # The preset each track was last given (a program change may play another meanwhile).

@@ -217,6 +217,8 @@ class Transport:
         audio = self._sink.description
         if self._engine.error:
             audio = f"{audio} · {self._engine.error}"
+        if self._engine.renderer.warnings:
+            audio = f"{audio} · {self._engine.renderer.warnings[-1]}"
         return TransportStatus(
             playing=self.playing,
             order_index=info.order_index,

@@ -99,10 +99,16 @@ class History:
         if not song_wide:
             for pattern, track in pairs:
                 _check_scope(self.song, pattern, track)
-                frozen = self.song.tracks[track]
-                if frozen.frozen is not None:
+                locked = self.song.tracks[track]
+                if locked.frozen is not None:
                     # Its audio was rendered from these notes: they stay as they were heard.
-                    raise ValueError(f"track {frozen.name!r} is frozen: unfreeze it to edit")
+                    raise ValueError(f"track {locked.name!r} is frozen: unfreeze it to edit")
+                if not locked.plays_notes:
+                    kind = locked.kind.value
+                    article = "an" if kind[0] in "aeiou" else "a"
+                    raise ValueError(
+                        f"track {locked.name!r} is {article} {kind} track: it plays no notes"
+                    )
         return self._edit(label, pairs, song_wide)
 
     @contextlib.contextmanager
