@@ -392,3 +392,19 @@ def test_live_playback_goes_on_when_a_clip_is_gone_and_says_so(demo: Path) -> No
         live.close()
     assert np.abs(heard).max() > 0.1  # the rest of the song plays
     assert "Resample.resample.wav: audio file not found (silent)" in audio
+
+
+def test_saving_into_another_folder_brings_the_audio(demo: Path, tmp_path: Path) -> None:
+    from tracker.session.document import Document
+
+    run("freeze", demo, "--track", "Bass")
+    run("resample", demo)
+    document = Document.open(demo)
+    other = tmp_path / "elsewhere" / "copy.song"
+    other.parent.mkdir()
+    document.save(other)
+    for track in load_song(other).tracks:
+        for clip in track.audio_clips():
+            assert (other.parent / clip.path).read_bytes() == (demo.parent / clip.path).read_bytes()
+    plain = bounce(demo, tmp_path / "here.wav")
+    assert peak_db(bounce(other, tmp_path / "there.wav"), plain) <= NULL_DB

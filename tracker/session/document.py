@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
-from tracker.atomic import write_bytes_atomic
+from tracker.atomic import atomic_path, write_bytes_atomic
 from tracker.model.errors import TrackerError
 from tracker.model.history import History
 from tracker.model.serialize import dumps, load_song, save_song
@@ -56,6 +57,8 @@ class Document:
         if target.suffix.lower() in MIDI_SUFFIXES:
             raise TrackerError(f"{target}: songs are saved as .song files, not MIDI files")
         old_recovery = self.recovery_path()
+        if self.path is not None:
+            _bring_audio(self.song, self.path.resolve().parent, target.resolve().parent)
         try:
             save_song(self.song, target)
         except ValueError as exc:
@@ -165,3 +168,26 @@ def _remove(path: Path) -> None:
     # A recovery file that cannot be removed only means an offer to recover on next start.
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
+
+
+def _bring_audio(song: Song, source: Path, target: Path) -> None:
+    """Saving into another folder copies the song's audio (clips, frozen renders) there, at the
+    same relative paths, so the saved song plays: a file already there is left as it is.
+
+    Raises:
+        TrackerError: a file cannot be copied (the song is then not saved).
+    """
+    if source == target:
+        return
+    for relative in sorted({c.path for t in song.tracks for c in t.audio_clips()}):
+        origin, copy = source / relative, target / relative
+        if copy.exists() or not origin.is_file():
+            continue
+        try:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(copy) as tmp:
+                shutil.copyfile(origin, tmp)
+        except OSError as exc:
+            raise TrackerError(
+                f"cannot copy {relative} to {target}: {exc.strerror or exc}; not saved"
+            ) from None
