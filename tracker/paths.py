@@ -33,3 +33,8 @@ def patterns_dir() -> Path:
 def demo_song() -> Path:
     """The song `tracker render` plays when it is given none."""
     return patterns_dir() / "demo.song"
+
+
+def song_folder(song_path: Path) -> Path:
+    """Where a song's audio clips' paths start: its own folder."""
+    return song_path.resolve().parent

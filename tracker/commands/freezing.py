@@ -85,7 +85,6 @@ def run_freeze(args: argparse.Namespace) -> int:
 def _freeze_recorded(song: Song, args: argparse.Namespace, index: int) -> int:
     """Freeze a MIDI track in real time: play it to its synth and record the synth's audio
     back (`tracker record`'s way, latency taken off) as the track's frozen audio."""
-    from tracker.audio.input import parse_channels
     from tracker.commands.record import Take, record_track
 
     try:
@@ -97,15 +96,7 @@ def _freeze_recorded(song: Song, args: argparse.Namespace, index: int) -> int:
     relative = freezing.freeze_path(song, index, exists_in(song_folder(args.song)))
     target = song_folder(args.song) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    take = Take(
-        parse_channels(args.input),
-        args.audio_device,
-        args.midi_api,
-        args.tail,
-        args.preroll,
-        args.remeasure,
-    )
-    if record_track(song, args.song, index, take, target):
+    if record_track(song, args.song, index, Take.from_args(args), target):
         target.unlink(missing_ok=True)  # a partial take is no freeze; the song is unchanged
         print(f"tracker: stopped: {song.tracks[index].name!r} is not frozen", file=sys.stderr)
         return 130

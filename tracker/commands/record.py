@@ -63,22 +63,26 @@ class Take:
     preroll: float = 1.0  # seconds before measuring
     remeasure: bool = False
 
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Take:
+        """The options `tracker record` and `tracker freeze` (of a MIDI track) share."""
+        from tracker.audio.input import parse_channels
+
+        return cls(
+            parse_channels(args.input),
+            args.audio_device,
+            args.midi_api,
+            args.tail,
+            args.preroll,
+            args.remeasure,
+        )
+
 
 def run_record(args: argparse.Namespace) -> int:
-    from tracker.audio.input import parse_channels
-
     song, path = open_song(args.song)
     refuse_overwrite(args.output, path, "song")
     index = midi_track(song, args.track)
-    take = Take(
-        parse_channels(args.input),
-        args.audio_device,
-        args.midi_api,
-        args.tail,
-        args.preroll,
-        args.remeasure,
-    )
-    return 130 if record_track(song, path, index, take, args.output) else 0
+    return 130 if record_track(song, path, index, Take.from_args(args), args.output) else 0
 
 
 def record_track(song: Song, path: Path, index: int, take: Take, output: Path) -> bool:

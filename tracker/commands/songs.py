@@ -6,7 +6,9 @@ from pathlib import Path
 
 from tracker.model.errors import TrackerError
 from tracker.model.song import Song
-from tracker.paths import MIDI_SUFFIXES, demo_song
+from tracker.paths import MIDI_SUFFIXES, demo_song, song_folder
+
+__all__ = ["instrument_dirs", "open_song", "refuse_overwrite", "song_folder"]
 
 
 def open_song(path: Path | None) -> tuple[Song, Path]:
@@ -19,11 +21,6 @@ def open_song(path: Path | None) -> tuple[Song, Path]:
     from tracker.model.serialize import load_song
 
     return load_song(path), path
-
-
-def song_folder(song_path: Path) -> Path:
-    """Where a song's audio clips' paths start: its own folder."""
-    return song_path.resolve().parent
 
 
 def instrument_dirs(song_path: Path) -> list[Path]:

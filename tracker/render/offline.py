@@ -239,5 +239,11 @@ class _Lookahead:
 
 
 def peak(render: OfflineRender) -> float:
-    """The loudest sample of the mix `render` makes (a pass that writes nothing)."""
-    return max((float(np.abs(mix).max()) for mix, _ in render.blocks() if len(mix)), default=0.0)
+    """The loudest sample `render` makes, in the mix or any stem (a pass that writes
+    nothing): what normalising scales to, so no file it writes clips."""
+    loudest = 0.0
+    for mix, stems in render.blocks():
+        for block in (mix, *stems):
+            if len(block):
+                loudest = max(loudest, float(np.abs(block).max()))
+    return loudest

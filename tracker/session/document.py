@@ -17,7 +17,7 @@ from tracker.model.errors import TrackerError
 from tracker.model.history import History
 from tracker.model.serialize import dumps, load_song, save_song
 from tracker.model.song import Song
-from tracker.paths import MIDI_SUFFIXES
+from tracker.paths import MIDI_SUFFIXES, song_folder
 
 RECOVERY_SUFFIX = ".recovery"
 UNTITLED_RECOVERY = "untitled.song" + RECOVERY_SUFFIX
@@ -57,8 +57,8 @@ class Document:
         if target.suffix.lower() in MIDI_SUFFIXES:
             raise TrackerError(f"{target}: songs are saved as .song files, not MIDI files")
         old_recovery = self.recovery_path()
-        if self.path is not None:
-            _bring_audio(self.song, self.path.resolve().parent, target.resolve().parent)
+        if self.folder is not None:
+            _bring_audio(self.song, self.folder, song_folder(target))
         try:
             save_song(self.song, target)
         except ValueError as exc:
@@ -69,6 +69,11 @@ class Document:
         for recovery in {old_recovery, self.recovery_path()}:
             _remove(recovery)
         return target
+
+    @property
+    def folder(self) -> Path | None:
+        """The song's folder, where its audio lives (None until it has a file)."""
+        return song_folder(self.path) if self.path is not None else None
 
     def recovery_path(self) -> Path:
         """Where the autosave goes: beside the song, or in the state folder when untitled."""

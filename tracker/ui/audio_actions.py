@@ -27,8 +27,7 @@ class AudioActions:
     def check_frozen_audio(self: TrackerApp, then: Callable[[], object]) -> None:  # type: ignore[misc]
         """Offer to unfreeze the tracks whose frozen audio file is missing (their notes are
         still there), then run `then`."""
-        song, path = self.document.song, self.document.path
-        folder = path.resolve().parent if path is not None else None
+        song, folder = self.document.song, self.document.folder
         missing = [
             index
             for index, track in enumerate(song.tracks)
@@ -76,13 +75,10 @@ class AudioActions:
             self.notify(str(exc), title=action.capitalize(), severity="warning")
 
     def _audio_readable(self: TrackerApp) -> Callable[[str], bool]:  # type: ignore[misc]
-        from tracker.commands.songs import song_folder
         from tracker.render.freeze import readable_in
 
-        path = self.document.path
-        if path is None:
-            return lambda relative: False
-        return readable_in(song_folder(path))
+        folder = self.document.folder
+        return (lambda relative: False) if folder is None else readable_in(folder)
 
     def _audio_edit(self: TrackerApp, label: str, change: Callable[[Song], object]) -> None:  # type: ignore[misc]
         with self.document.history.edit(label, song_wide=True) as song:

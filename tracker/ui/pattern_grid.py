@@ -576,8 +576,7 @@ class PatternGrid(ScrollView, can_focus=True):
         ]
 
     def _current_waveforms(self) -> Waveforms:
-        path = self.document.path
-        folder = path.resolve().parent if path is not None else None
+        folder = self.document.folder
         if self._waveforms.folder != folder:
             self._waveforms = Waveforms(folder)
         return self._waveforms

@@ -97,8 +97,7 @@ class TrackList(DataTable):
     def refresh_song(self) -> None:
         """Redraw from the song (after an edit, undo or redo); keep the cursor on state.track."""
         song = self.document.song
-        path = self.document.path
-        folder = path.resolve().parent if path is not None else None
+        folder = self.document.folder
         if self._waveforms.folder != folder:
             self._waveforms = Waveforms(folder)
         rows = [self._row(song, index) for index in range(len(song.tracks))]
