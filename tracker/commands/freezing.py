@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tracker.commands.progress import ProgressBar
@@ -107,28 +108,30 @@ def _freeze_recorded(song: Song, args: argparse.Namespace, index: int) -> int:
 
 
 def run_unfreeze(args: argparse.Namespace) -> int:
-    song = _open(args.song)
-    index = _track(song, args.song, args.track)
-    try:
-        freezing.unfreeze(song, index)
-    except TrackerError as exc:
-        raise _located(args.song, exc) from None
-    _save(song, args.song)
-    print(f"unfroze {song.tracks[index].name!r}", file=sys.stderr)
-    return 0
+    return _change_track(args, lambda song, index: freezing.unfreeze(song, index), "unfroze {}")
 
 
 def run_flatten(args: argparse.Namespace) -> int:
-    song = _open(args.song)
-    index = _track(song, args.song, args.track)
     from tracker.render.freeze import readable_in
 
+    readable = readable_in(song_folder(args.song))
+    return _change_track(
+        args,
+        lambda song, index: freezing.flatten(song, index, readable),
+        "flattened {} into an audio track",
+    )
+
+
+def _change_track(args: argparse.Namespace, change: Callable[[Song, int], None], done: str) -> int:
+    """Open the song, change its track `args.track`, save it atomically, say what was done."""
+    song = _open(args.song)
+    index = _track(song, args.song, args.track)
     try:
-        freezing.flatten(song, index, readable_in(song_folder(args.song)))
+        change(song, index)
     except TrackerError as exc:
         raise _located(args.song, exc) from None
     _save(song, args.song)
-    print(f"flattened {song.tracks[index].name!r} into an audio track", file=sys.stderr)
+    print(done.format(repr(song.tracks[index].name)), file=sys.stderr)
     return 0
 
 
