@@ -128,3 +128,43 @@ async def test_an_audio_track_takes_no_notes(tmp_path: Path) -> None:
         await pilot.pause()
         assert all(BASS not in p.data for p in app.document.song.patterns.values())
         assert "is an audio track: it plays no notes" in notices(app)
+
+
+async def test_duplicate_then_flatten_keeps_a_midi_copy(tmp_path: Path) -> None:
+    app = demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", "down", "d")  # duplicate Bass
+        await pilot.pause()
+        song = app.document.song
+        assert [t.name for t in song.tracks[:3]] == ["Drums", "Bass", "Bass copy"]
+        assert app.state.track == 2
+        assert all(p.data.get(1) == p.data.get(2) for p in song.patterns.values())
+        assert song.patterns[1].data.get(3) == load_song(demo_song()).patterns[1].data.get(2)
+        await pilot.press("f")  # freeze the copy, then flatten it
+        await settle(app, pilot)
+        await pilot.press("F")
+        await pilot.pause()
+        song = app.document.song
+        assert song.tracks[2].kind is TrackKind.AUDIO and 2 not in song.patterns[1].data
+        assert song.tracks[1].kind is TrackKind.INSTRUMENT and song.patterns[1].data.get(1)
+        await pilot.press("ctrl+z", "ctrl+z", "ctrl+z")  # flatten, freeze, duplicate undone
+        await pilot.pause()
+        assert [t.name for t in app.document.song.tracks] == [
+            t.name for t in load_song(demo_song()).tracks
+        ]
+
+
+def test_renaming_a_group_keeps_what_plays_into_it() -> None:
+    from tracker.model import edits
+    from tracker.model.song import Song, Track
+
+    song = Song(
+        tracks=[
+            Track("A", output="G", sends={"R": -6.0}),
+            Track("G", kind=TrackKind.GROUP),
+            Track("R", kind=TrackKind.RETURN),
+        ]
+    )
+    edits.set_track(song, 1, name="Synths")
+    edits.set_track(song, 2, name="Room")
+    assert song.tracks[0].output == "Synths" and song.tracks[0].sends == {"Room": -6.0}

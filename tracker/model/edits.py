@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tracker.model.copying import copy_pattern, copy_track_row
+from tracker.model.copying import copy_pattern, copy_rows, copy_track_row, copy_tracks
 from tracker.model.serialize_common import (
     HEX_EFFECTS,
     MAX_EFFECT_COLUMNS,
@@ -435,8 +435,43 @@ def set_track(song: Song, track: int, **fields: Any) -> None:
     if "pan" in values:
         values["pan"] = _clamp(values["pan"], -1.0, 1.0, "pan")
     target = song.tracks[track]
+    old_name = target.name
     for name, value in values.items():
         setattr(target, name, value)
+    if target.name != old_name and song.track_named(old_name) is None:
+        _rename_references(song, old_name, target.name)
+
+
+def _rename_references(song: Song, old: str, new: str) -> None:
+    """Outputs and sends name tracks: a renamed group or return keeps what plays into it."""
+    for other in song.tracks:
+        if other.output == old:
+            other.output = new
+        if old in other.sends:
+            other.sends = {new if k == old else k: v for k, v in other.sends.items()}
+
+
+def duplicate_track(song: Song, track: int) -> int:
+    """Insert a copy of `track` (settings, routing, audio, and its rows in every pattern)
+    right after it, named "NAME copy"; return the copy's index. Duplicate, then flatten one:
+    the other keeps the notes."""
+    check_track(song, track)
+    copy = copy_tracks([song.tracks[track]])[0]
+    names = {t.name for t in song.tracks}
+    copy.name = f"{copy.name} copy"
+    number = 2
+    while copy.name in names:
+        copy.name = f"{song.tracks[track].name} copy {number}"
+        number += 1
+    copy.solo = False
+    index = track + 1
+    song.tracks.insert(index, copy)
+    for pattern in song.patterns.values():
+        shifted = {t + 1 if t >= index else t: rows for t, rows in pattern.data.items()}
+        if track in pattern.data:
+            shifted[index] = copy_rows(pattern.data[track])
+        pattern.data = dict(sorted(shifted.items()))
+    return index
 
 
 def set_tempo(song: Song, bpm: float) -> None:

@@ -11,6 +11,7 @@ from textual.app import SystemCommand
 from tracker.model.copying import copy_song
 from tracker.model.errors import TrackerError
 from tracker.ui.file_actions import suggested_path
+from tracker.ui.track_list import TrackList
 
 if TYPE_CHECKING:
     from tracker.ui.app import TrackerApp
@@ -76,6 +77,11 @@ def palette_commands(app: TrackerApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Paste", "at the cursor (ctrl+v)", grid.paste)
     yield SystemCommand("Mute track", "toggle mute of the current track (ctrl+k)", grid.toggle_mute)
     yield SystemCommand("Solo track", "toggle solo of the current track (ctrl+f)", grid.toggle_solo)
+    yield SystemCommand(
+        "Duplicate track",
+        "a copy of the current track after it, notes and all (d in the track list)",
+        lambda: app.query_one("#tracks", TrackList).action_duplicate(),
+    )
     yield SystemCommand(
         "Freeze track",
         "render the current track to audio it then plays; notes kept, locked (f in the track list)",

@@ -59,6 +59,7 @@ class TrackList(DataTable):
         Binding("F", "flatten", "Flatten (frozen → audio)", show=True),
         Binding("r", "resample_track", "Resample the track", show=False),
         Binding("R", "resample_master", "Resample the master", show=False),
+        Binding("d", "duplicate", "Duplicate track", show=False),
     ]
 
     class TrackChosen(Message):
@@ -182,6 +183,14 @@ class TrackList(DataTable):
 
     def action_edit_track(self) -> None:
         self.post_message(self.EditRequested())
+
+    def action_duplicate(self) -> None:
+        if self._current() is None:
+            return
+        with self.document.history.edit("duplicate track", song_wide=True) as song:
+            self.state.track = edits.duplicate_track(song, self.state.track)
+        self.refresh_song()
+        self.post_message(self.Edited(None))
 
     def action_freeze(self) -> None:
         track = self._current()
