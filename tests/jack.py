@@ -86,28 +86,35 @@ def free_server_name() -> str:
     pytest.fail(f"every JACK test server name is in use: {', '.join(SERVER_POOL)}")
 
 
-@contextmanager
-def jack_server(log_dir: Path, period: int = 32) -> Iterator[dict[str, str]]:
-    """A dummy-driver JACK server; yields the environment that reaches it (and imports us)."""
+def start_jackd(env: dict[str, str], log_path: Path, period: int = 32) -> subprocess.Popen:
+    """Start the dummy-driver server `env` names, logging to `log_path` (appended); return it
+    once its ports are there."""
     jackd = require_program("jackd")
-    require_program("jack_lsp")
-    require_program("jack_connect")
-    name = free_server_name()
-    env = server_env(name)
-    log_path = log_dir / f"jackd-{name}.log"
-    with log_path.open("w") as log:
+    name = env["JACK_DEFAULT_SERVER"]
+    with log_path.open("a") as log:
         server = subprocess.Popen(
             [jackd, "-n", name, "-d", "dummy", "-r", str(RATE), "-p", str(period)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        try:
-            if not wait_for(lambda: "system:playback_1" in jack_ports(env), 10):
-                pytest.fail(f"jackd did not start: {log_path.read_text()}")
-            yield env
-        finally:
-            _stop(server)
+    if not wait_for(lambda: "system:playback_1" in jack_ports(env), 10):
+        _stop(server)
+        pytest.fail(f"jackd did not start: {log_path.read_text()}")
+    return server
+
+
+@contextmanager
+def jack_server(log_dir: Path, period: int = 32) -> Iterator[dict[str, str]]:
+    """A dummy-driver JACK server; yields the environment that reaches it (and imports us)."""
+    require_program("jack_lsp")
+    require_program("jack_connect")
+    env = server_env(free_server_name())
+    server = start_jackd(env, log_dir / f"jackd-{env['JACK_DEFAULT_SERVER']}.log", period)
+    try:
+        yield env
+    finally:
+        _stop(server)
 
 
 NOTE_LINE = re.compile(r"^\s*(\d+):((?: [0-9a-f]{2})+)")

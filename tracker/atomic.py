@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target` atomically.
 
     On any exception the temporary file is removed and `target` is left as it was; an OSError
-    (read-only folder, full disk, missing folder) becomes a one-line TrackerError naming `target`.
+    (read-only folder, full disk, missing folder), or libsndfile's error for one, becomes a
+    one-line TrackerError naming `target`.
     """
     target = Path(target)
     try:
@@ -37,8 +39,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if isinstance(exc, OSError):
-            raise _cannot_write(target, exc) from exc
+        reason = _write_failure(exc)
+        if reason is not None:
+            raise TrackerError(f"cannot write {target}: {reason}") from exc
         raise
     _fsync_dir(target.parent)
 
@@ -56,6 +59,27 @@ def _mode_for(target: Path) -> int:
 
 def _cannot_write(target: Path, exc: OSError) -> TrackerError:
     return TrackerError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+SF_ERR_SYSTEM = 2  # libsndfile's code for "the operating system refused"
+
+
+def _write_failure(exc: BaseException) -> str | None:
+    """Why writing failed, in a few words, if `exc` is an I/O failure; None for anything else
+    (a bug, Ctrl+C), which goes on as it is.
+
+    libsndfile reports a full disk or a file-size limit not as OSError but as its own
+    LibsndfileError, "System error.": a WAV writer (a recorded take, the shipped samples)
+    must still fail in one line naming the file.
+    """
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    soundfile = sys.modules.get("soundfile")
+    if soundfile is not None and isinstance(exc, soundfile.LibsndfileError):
+        if exc.code == SF_ERR_SYSTEM:
+            return "the system refused the write (is the disk full?)"
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:

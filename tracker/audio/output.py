@@ -19,6 +19,9 @@ from tracker.model.errors import TrackerError
 SHORT_API_NAMES = {"JACK Audio Connection Kit": "JACK", "Windows WASAPI": "WASAPI"}
 
 
+LOST_AFTER_NS = 1_500_000_000  # no callback for this long: the device is gone
+
+
 class AudioUnavailable(TrackerError):
     """No sound: no PortAudio, no output device, or the device refused to open."""
 
@@ -119,6 +122,7 @@ class SoundDeviceSink:
         self._device_underflows = 0
         self._latency = 0.0
         self._starved = 0
+        self._last_callback_ns = 0  # when the device last asked for sound (0: not yet)
 
     def start(self, ring: FrameRing, produce: Produce) -> None:
         """Open and start the stream. Raises AudioUnavailable when the device refuses."""
@@ -142,6 +146,7 @@ class SoundDeviceSink:
 
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         # Real-time: copy, count, return. No allocation beyond numpy views, no locks, no I/O.
+        self._last_callback_ns = perf_counter_ns()
         if status.output_underflow:
             self._device_underflows += 1
         # This buffer's first frame is heard at its DAC time; PortAudio gives it on the
@@ -153,6 +158,22 @@ class SoundDeviceSink:
         if not self._ring.read_into(outdata):  # type: ignore[union-attr]
             self._starved += 1
 
+    @property
+    def lost(self) -> bool:
+        """The device stopped asking for sound (a JACK server killed, a card unplugged).
+
+        PortAudio cannot be revived in this process then (its JACK client hangs on close and
+        re-initialising fails), so the owner starts a new audio process instead.
+        """
+        last = self._last_callback_ns
+        if self._stream is None or last == 0:
+            return False
+        silent = perf_counter_ns() - last > LOST_AFTER_NS
+        if silent and self.ok:
+            self.ok = False
+            self.description = f"audio lost: {self.device.name} stopped asking for sound"
+        return silent
+
     def latency_frames(self) -> int:
         if self._stream is None:
             return 0
@@ -163,6 +184,8 @@ class SoundDeviceSink:
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
+        if stream is not None and not self.ok:
+            return  # a dead server's stream hangs on stop: the process will go instead
         if stream is not None:
             try:
                 stream.stop()

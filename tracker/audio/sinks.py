@@ -23,6 +23,7 @@ Produce = Callable[[int], None]  # make at least n frames available in the ring
 class AudioSink(Protocol):
     description: str  # for the status line: "JACK · 48000 Hz · 512", "no audio: …"
     ok: bool  # False: nothing is heard
+    lost: bool  # the device went away while playing: this sink will not come back
     realtime: bool  # True: frames leave on a clock; the transport runs the engine thread
     clock: FrameClock  # when each frame is heard (MIDI out keeps in step with it)
 
@@ -44,6 +45,7 @@ class ClockSink:
 
     realtime = True
     ok = False
+    lost = False
 
     def __init__(self, rate: int, block: int, reason: str) -> None:
         self.rate = rate
@@ -107,6 +109,7 @@ class PullSink:
 
     realtime = False
     ok = True
+    lost = False
 
     def __init__(self, rate: int = 48000) -> None:
         self.description = f"pull · {rate} Hz"

@@ -18,7 +18,7 @@ from tracker.dsp.audio_clips import load_clip
 from tracker.dsp.instrument import Instrument
 from tracker.dsp.presets import PresetFile, parse_preset
 from tracker.model.errors import TrackerError
-from tracker.paths import instruments_dir
+from tracker.paths import inside, instruments_dir
 
 LOADERS = {
     "synth": "tracker.dsp.synth",
@@ -58,13 +58,15 @@ class InstrumentLibrary:
         """Where preset `name` lives (the first search dir that has it).
 
         Raises:
-            TrackerError: no such preset.
+            TrackerError: no such preset, or it is a symlink leading out of the search dirs.
         """
-        # A name is a file stem, never a path: "../x" must not reach outside the folders.
+        # A name is a file stem, never a path: "../x" must not reach outside the folders,
+        # nor may a symlink there (a song's folder is as foreign as its file).
         if name and "/" not in name and "\\" not in name and name not in (".", ".."):
             for folder in self.dirs:
                 candidate = folder / f"{name}.preset"
                 if candidate.is_file():
+                    inside(folder, candidate.name, also=self.dirs, what="preset")
                     return candidate
         available = ", ".join(self.available()) or "none"
         raise TrackerError(f"unknown instrument preset {name!r} (available: {available})")
@@ -89,7 +91,9 @@ class InstrumentLibrary:
         """The audio of clip file `relative` (a song's path, inside its folder), cached.
 
         Raises:
-            TrackerError: no song folder, or the file is missing or unreadable (named).
+            TrackerError: no song folder; the file is missing or unreadable, or its real path
+                (symlinks followed) leaves the song's folder and the shipped instruments/
+                (named, one line).
         """
         found = self._clips.get(relative)
         if found is None:
@@ -97,7 +101,8 @@ class InstrumentLibrary:
                 raise TrackerError(
                     f"audio file {relative!r}: the song has no folder (save it first)"
                 )
-            found = load_clip(self.song_dir / relative, self.rate)
+            path = inside(self.song_dir, relative, also=[instruments_dir()], what="audio file")
+            found = load_clip(path, self.rate)
             self._clips[relative] = found
         return found
 

@@ -27,3 +27,4 @@ class TransportStatus:
     midi: str = "MIDI: off"  # "MIDI: 2 ports" / "MIDI: port 'x' lost; …" / why there is none
     level: float = 0.0  # the master's peak in the block being heard (linear)
     track_levels: tuple[float, ...] = ()  # each song track's post-fader peak there
+    audio_lost: bool = False  # the output stopped (its server died): a new engine is needed

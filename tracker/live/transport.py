@@ -214,6 +214,7 @@ class Transport:
         """Where the listener is: frames handed to the device minus its output latency."""
         heard = self._ring.read - self._sink.latency_frames()
         info = self._engine.info_at(heard // self.block if heard >= 0 else -1)
+        lost = self._sink.lost
         audio = self._sink.description
         if self._engine.error:
             audio = f"{audio} · {self._engine.error}"
@@ -229,11 +230,12 @@ class Transport:
             looping=info.looping,
             underruns=self._sink.underruns(),
             audio=audio,
-            audio_ok=self._sink.ok,
+            audio_ok=self._sink.ok and not lost,
             voices=info.voices,
             midi=self._midi_status(),
             level=info.level,
             track_levels=info.track_levels,
+            audio_lost=lost,
         )
 
     def _midi_status(self) -> str:

@@ -17,7 +17,7 @@ from tracker.model.errors import TrackerError
 from tracker.model.history import History
 from tracker.model.serialize import dumps, load_song, save_song
 from tracker.model.song import Song
-from tracker.paths import MIDI_SUFFIXES, song_folder
+from tracker.paths import MIDI_SUFFIXES, inside, song_folder
 
 RECOVERY_SUFFIX = ".recovery"
 UNTITLED_RECOVERY = "untitled.song" + RECOVERY_SUFFIX
@@ -185,7 +185,14 @@ def _bring_audio(song: Song, source: Path, target: Path) -> None:
     if source == target:
         return
     for relative in sorted({c.path for t in song.tracks for c in t.audio_clips()}):
-        origin, copy = source / relative, target / relative
+        try:
+            # Neither read through a symlink out of the song's folder (that would copy, say,
+            # ~/.ssh/id_rsa beside the new song) nor write through one out of the new folder.
+            # Such a clip is not copied: playing it is refused anyway, with a message.
+            origin = inside(source, relative, what="audio file")
+            copy = inside(target, relative, what="audio file")
+        except TrackerError:
+            continue
         if copy.exists() or not origin.is_file():
             continue
         try:

@@ -8,6 +8,7 @@ the app then hands the transport a new snapshot and refreshes the other views.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ from tracker.ui.transport_bar import TransportBar, TransportView
 
 if TYPE_CHECKING:
     from tracker.live.remote import RemoteTransport
+    from tracker.live.status import TransportStatus
     from tracker.live.transport import Transport
 
     # In-process (tests) or in a process of its own (the program): the same API.
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 TransportFactory = Callable[[Document], "Playback | None"]
 STATUS_HZ = 20
+AUDIO_RETRY_SECONDS = 5.0  # between attempts to get a lost device back
 
 
 class TrackerApp(AudioActions, FileActions, App[None]):
@@ -106,6 +109,9 @@ class TrackerApp(AudioActions, FileActions, App[None]):
         self._collector = collector.CollectorGuard()
         self._was_playing = False
         self._quitting = False
+        self._had_audio = False  # a device played once: losing it is worth retrying
+        self._restarting = False
+        self._last_restart = 0.0
 
     # --- layout -------------------------------------------------------------------------
 
@@ -187,6 +193,7 @@ class TrackerApp(AudioActions, FileActions, App[None]):
                 transport.close()
             return
         self.transport = transport
+        self._restarting = False
         self._status_text = "audio: off" if transport is None else ""
         if transport is not None:
             self._update_queued = False
@@ -194,7 +201,32 @@ class TrackerApp(AudioActions, FileActions, App[None]):
         collector.settle()
         self.transport_ready.set()
 
+    def _watch_audio(self, status: TransportStatus) -> None:
+        """A device that stopped (its JACK server killed) cannot come back in its process:
+        start a new audio engine, and again every few seconds until the device is back."""
+        if status.audio_ok:
+            self._had_audio = True
+            return
+        if self._restarting or self.transport_factory is None:
+            return
+        due = time.monotonic() - self._last_restart > AUDIO_RETRY_SECONDS
+        if status.audio_lost or (self._had_audio and due):
+            self._restarting = True
+            self._last_restart = time.monotonic()
+            if status.audio_lost:
+                self.notify(f"{status.audio}: starting the audio engine again", severity="warning")
+            transport, self.transport = self.transport, None
+            self._status_text = "audio: starting again…"
+
+            def restart() -> None:
+                if transport is not None:
+                    transport.close()
+                self.call_from_thread(self._start_transport)
+
+            self.run_worker(restart, thread=True, group="restart")
+
     def _transport_failed(self, message: str) -> None:
+        self._restarting = False
         self._status_text = f"no audio: {message}"
         self.notify(message, title="Audio", severity="error")
         self.transport_ready.set()
@@ -212,6 +244,8 @@ class TrackerApp(AudioActions, FileActions, App[None]):
             return
         song, state = self.document.song, self.state
         status = self.transport.status() if self.transport is not None else None
+        if status is not None:
+            self._watch_audio(status)
         playing = status is not None and status.playing
         if playing and status is not None:
             self._follow(status.order_index, status.pattern, status.row)
