@@ -58,8 +58,11 @@ def uses(tree: ast.Module, modules: set[str], calls: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         elif isinstance(node, ast.Call):
-            name = dotted(node.func)
-            found.update(c for c in calls if name == c or name.endswith(f".{c}"))
+            name = dotted(node.func).removeprefix("builtins.")
+            # Builtins by their bare name only: `re.compile` is no `compile`.
+            found.update(
+                c for c in calls if name == c or (c not in BUILTINS and name.endswith(f".{c}"))
+            )
             if any(k.arg == "allow_pickle" for k in node.keywords):
                 found.add("allow_pickle")
             continue
@@ -90,11 +93,8 @@ CODE_MODULES = {
     "multiprocessing",  # its connections and queues unpickle what they receive
     "concurrent.futures.process",
 }
-CODE_CALLS = {
-    "eval",
-    "exec",
-    "compile",
-    "__import__",
+BUILTINS = {"eval", "exec", "compile", "__import__", "breakpoint"}
+CODE_CALLS = BUILTINS | {
     "import_module",
     "yaml.load",
     "yaml.unsafe_load",
@@ -137,13 +137,14 @@ def test_the_scan_sees_what_it_looks_for() -> None:
     tree = ast.parse(
         "import pickle\nfrom yaml import load\nimport importlib\n"
         "importlib.import_module(x)\neval(s)\nnp.load(f, allow_pickle=True)\n"
-        "re.compile('x')\n"
+        "re.compile('x')\nbuiltins.exec(c)\n"
     )
     assert uses(tree, CODE_MODULES, CODE_CALLS) == {
         "pickle",
         "yaml",
         "import_module",
         "eval",
+        "exec",
         "allow_pickle",
     }
 
@@ -436,7 +437,8 @@ def is_loopback(local: str) -> bool:
     words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
     if len(words) == 4:
         return words[0] == 127
-    return words == bytes(15) + b"\x01" or words[:12] == bytes(10) + b"\xff\xff" and words[12] == 127
+    mapped_v4 = words[:12] == bytes(10) + b"\xff\xff"  # ::ffff:127.x.x.x
+    return words == bytes(15) + b"\x01" or (mapped_v4 and words[12] == 127)
 
 
 def test_the_loopback_check_reads_the_kernel_tables_right() -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from tracker.model.errors import TrackerError
 
+TMP_NAME_BYTES = 200  # of the target's name, in the temporary file's
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -24,8 +26,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     one-line TrackerError naming `target`.
     """
     target = Path(target)
+    # The temporary name adds 14 bytes to the target's: cut it so that a name near the 255-byte
+    # limit (80 CJK characters are 240) can still be saved.
+    stem = os.fsencode(target.name)[:TMP_NAME_BYTES].decode("utf-8", "ignore")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise _cannot_write(target, exc) from None
     os.close(fd)

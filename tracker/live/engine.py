@@ -82,6 +82,10 @@ class Engine:
         except Exception as exc:  # a bad preset loaded late, a bug: stop, say why, stay alive
             self.error = f"engine error: {exc}"
             self._end_session()
+            if self.midi is not None:
+                # What was sent can no longer be ended in time order: a note-off now for every
+                # note still held, then all notes and sound off, on every port.
+                self.midi.panic()
             self._buffer[:] = 0.0
         if self.tail_left > 0:
             self.tail_left -= self.block

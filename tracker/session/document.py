@@ -203,3 +203,5 @@ def _bring_audio(song: Song, source: Path, target: Path) -> None:
             raise TrackerError(
                 f"cannot copy {relative} to {target}: {exc.strerror or exc}; not saved"
             ) from None
+        except TrackerError as exc:  # atomic_path's own words: "cannot write <copy>: why"
+            raise TrackerError(f"{exc}; not saved") from None
