@@ -44,7 +44,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        reason = _write_failure(exc)
+        reason = write_failure(exc)
         if reason is not None:
             raise TrackerError(f"cannot write {target}: {reason}") from exc
         raise
@@ -69,7 +69,7 @@ def _cannot_write(target: Path, exc: OSError) -> TrackerError:
 SF_ERR_SYSTEM = 2  # libsndfile's code for "the operating system refused"
 
 
-def _write_failure(exc: BaseException) -> str | None:
+def write_failure(exc: BaseException) -> str | None:
     """Why writing failed, in a few words, if `exc` is an I/O failure; None for anything else
     (a bug, Ctrl+C), which goes on as it is.
 

@@ -92,11 +92,13 @@ def _freeze_recorded(song: Song, args: argparse.Namespace, index: int) -> int:
         freezing.check_freezable(song, index, recorded=args.input is not None)
     except TrackerError as exc:
         raise _located(args.song, exc) from None
-    from tracker.render.freeze import exists_in
+    from tracker.render.freeze import audio_target, exists_in
 
     relative = freezing.freeze_path(song, index, exists_in(song_folder(args.song)))
-    target = song_folder(args.song) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target = audio_target(song_folder(args.song), relative)
+    except TrackerError as exc:
+        raise _located(args.song, exc) from None
     if record_track(song, args.song, index, Take.from_args(args), target):
         target.unlink(missing_ok=True)  # a partial take is no freeze; the song is unchanged
         print(f"tracker: stopped: {song.tracks[index].name!r} is not frozen", file=sys.stderr)

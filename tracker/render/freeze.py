@@ -12,8 +12,9 @@ from pathlib import Path
 
 import soundfile as sf
 
-from tracker.model.freezing import AUDIO_FOLDER, check_freezable, freeze_path, resample_path
+from tracker.model.freezing import check_freezable, freeze_path, resample_path
 from tracker.model.song import Song
+from tracker.paths import inside
 from tracker.render.offline import OfflineRender, Progress, RenderJob, render_to_wav
 
 RATE = 48000  # what the live engine plays at
@@ -36,7 +37,7 @@ def freeze_track(
     check_freezable(song, index)
     relative = freeze_path(song, index, exists_in(folder))
     job = RenderJob(song, rate=RATE, track=index, search_dirs=search_dirs, song_dir=folder)
-    _write(job, folder / relative, progress)
+    _write(job, audio_target(folder, relative), progress)
     return relative
 
 
@@ -56,12 +57,11 @@ def freeze_tracks(
     order = sorted(set(indices))  # the stems come in track order
     job = RenderJob(song, rate=RATE, prefader=order, search_dirs=search_dirs, song_dir=folder)
     render = OfflineRender(job, with_stems=True)
-    (folder / AUDIO_FOLDER).mkdir(parents=True, exist_ok=True)
     exists = exists_in(folder)
     relative: dict[int, str] = {}
     for index in order:  # each one new, none the same as another's
         relative[index] = freeze_path(song, index, lambda r: exists(r) or r in relative.values())
-    stems = {index: folder / path for index, path in relative.items()}
+    stems = {index: audio_target(folder, path) for index, path in relative.items()}
     render_to_wav(render, None, BITS, stems_to=stems, progress=progress)
     return [relative[index] for index in indices]
 
@@ -78,7 +78,7 @@ def resample(
     and whatever plays or sends into it) into the audio folder; return its relative path."""
     relative = resample_path(song, name, exists_in(folder))
     job = RenderJob(song, rate=RATE, search_dirs=search_dirs, song_dir=folder, tap=source)
-    _write(job, folder / relative, progress)
+    _write(job, audio_target(folder, relative), progress)
     return relative
 
 
@@ -99,7 +99,16 @@ def readable_in(folder: Path) -> Callable[[str], bool]:
     return readable
 
 
+def audio_target(folder: Path, relative: str) -> Path:
+    """Where a new render of the song goes: `folder / relative`, made sure to stay inside the
+    song's folder (an `audio` symlinked elsewhere would put it where the song cannot play it).
+    """
+    target = folder / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    inside(folder, relative.rsplit("/", 1)[0], what="audio folder")
+    return target
+
+
 def _write(job: RenderJob, target: Path, progress: Progress | None) -> None:
     render = OfflineRender(job)
-    target.parent.mkdir(parents=True, exist_ok=True)
     render_to_wav(render, target, BITS, progress=progress)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from tracker.atomic import write_failure
 from tracker.model.errors import TrackerError
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
@@ -35,7 +36,7 @@ class WavWriter:
             raise self._error(exc) from None
 
     def _error(self, exc: Exception) -> TrackerError:
-        reason = getattr(exc, "strerror", None) or str(exc)
+        reason = write_failure(exc) or str(exc)
         return TrackerError(f"cannot write {self.target}: {reason}")
 
     def write(self, block: np.ndarray) -> None:

@@ -19,6 +19,7 @@ from tracker.dsp.audio_clips import load_clip
 from tracker.engine.timeline import arrangement_frames
 from tracker.model.errors import TrackerError
 from tracker.model.song import Song
+from tracker.paths import inside, instruments_dir
 
 RATE = 48000
 HOP = 256  # frames a peak covers: 5.3 ms at 48 kHz, finer than any row
@@ -56,10 +57,10 @@ class Waveforms:
         """Peaks per HOP frames of one file (None: no folder, or unreadable)."""
         if self.folder is None:
             return None
-        path = self.folder / relative
         try:
+            path = inside(self.folder, relative, also=[instruments_dir()], what="audio file")
             mtime = path.stat().st_mtime
-        except OSError:
+        except (OSError, TrackerError):
             return None
         cached = self._files.get(relative)
         if cached is not None and cached[0] == mtime:
