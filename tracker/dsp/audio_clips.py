@@ -19,6 +19,11 @@ import numpy as np
 from tracker.model.errors import TrackerError
 
 MIN_RATE, MAX_RATE = 8000, 384000
+# Float files can hold any value; past +60 dBFS it is not audio, and a few voices of 1e38
+# would sum to infinity in the mixer.
+MAX_LEVEL = 1000.0
+TOO_LOUD = "holds samples beyond +60 dB of full scale (not audio)"
+HEADERLESS = "a .raw file has no header to give its sample rate and format"
 MAX_SECONDS = 4 * 3600  # a clip longer than four hours is no clip (and would not fit memory)
 
 
@@ -31,9 +36,15 @@ def load_clip(path: Path, rate: int) -> np.ndarray:
     """
     import soundfile as sf
 
-    if not path.is_file():  # libsndfile says only "System error"
+    try:
+        is_file = path.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        raise TrackerError(f"{path}: cannot read audio: {exc.strerror or exc}") from None
+    if not is_file:  # libsndfile says only "System error"
         what = "is a folder, not an audio file" if path.is_dir() else "audio file not found"
         raise TrackerError(f"{path}: {what}")
+    if is_headerless(path):
+        raise TrackerError(f"{path}: cannot read audio: {HEADERLESS}")
     try:
         info = sf.info(str(path))
         # A file's header can claim anything: check it before memory is spent on it.
@@ -48,17 +59,25 @@ def load_clip(path: Path, rate: int) -> np.ndarray:
         raise TrackerError(f"{path}: audio file not found") from None
     except MemoryError:
         raise TrackerError(f"{path}: not enough memory to load it") from None
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as exc:
         raise TrackerError(f"{path}: cannot read audio: {_reason(exc)}") from None
     if not np.isfinite(data).all():
         # NaN would ride every effect's feedback for the rest of the session.
         raise TrackerError(f"{path}: holds samples that are not numbers (NaN or infinite)")
+    if len(data) and float(np.abs(data).max()) > MAX_LEVEL:
+        raise TrackerError(f"{path}: {TOO_LOUD}")
     if data.shape[1] == 1:
         data = np.repeat(data, 2, axis=1)
     data = np.ascontiguousarray(data[:, :2])
     if file_rate != rate and len(data) > 1:
         data = _resample(data, file_rate, rate)
     return data
+
+
+def is_headerless(path: Path) -> bool:
+    """Whether soundfile would take the file for headerless audio, by its name alone: it then
+    asks for a rate and format where we have none (a TypeError), whatever the file holds."""
+    return path.suffix.lower() == ".raw"
 
 
 def _reason(exc: Exception) -> str:

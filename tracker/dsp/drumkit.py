@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.dsp.presets import PresetFile, PresetLine
+from tracker.dsp.presets import PresetFile, PresetLine, quoted, shown
 from tracker.dsp.sample_kernel import SampleBank, VoicePool
 from tracker.dsp.sampler import CUT_SECONDS, midi_note, read_sample
 
@@ -95,7 +95,7 @@ def parse_key(preset: PresetFile, entry: PresetLine) -> tuple[int, str, str | No
     options: dict[str, str] = {}
     for word, value in zip(args[2::2], args[3::2], strict=True):
         if word not in ("choke", "gain") or word in options:
-            raise preset.error(f"expected {usage}, not {word!r}", entry.line)
+            raise preset.error(f"expected {usage}, not {quoted(word)}", entry.line)
         options[word] = value
     gain = 0.0
     if "gain" in options:
@@ -104,7 +104,8 @@ def parse_key(preset: PresetFile, entry: PresetLine) -> tuple[int, str, str | No
         except ValueError:
             gain = float("nan")
         if not -96.0 <= gain <= 24.0:  # also rejects nan
-            raise preset.error(f"key {note}: gain {options['gain']} is outside -96..24", entry.line)
+            message = f"key {note}: gain {shown(options['gain'])} is outside -96..24"
+            raise preset.error(message, entry.line)
     return note, args[1], options.get("choke"), gain
 
 

@@ -19,7 +19,23 @@ from pathlib import Path
 from tracker.model.errors import SongFormatError
 
 MAX_PRESET_BYTES = 1 << 20
+MAX_LINE_CHARS = 4096  # shlex takes quadratic time over one long word: a 1 MiB line is minutes
 KINDS = ("synth", "sampler", "drumkit")
+SHOWN_CHARS = 40  # of a word from the file in a message
+SHOWN_PATH_CHARS = 200  # of a sample path: longer ones are cut, the line number finds them
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A word from the file for a one-line message: as written when short and printable, else
+    quoted with its control characters escaped and cut short (`'samples/\\x00.wav'`)."""
+    if len(text) <= limit and text.isprintable():
+        return text
+    return quoted(text, limit)
+
+
+def quoted(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A word from the file in quotes (repr), cut short: `'wave'`, `'99999999…'`."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +77,11 @@ class PresetFile:
         try:
             value = float(entry.args[0])
         except ValueError:
-            raise self.error(f"{key}: {entry.args[0]!r} is not a number", entry.line) from None
+            message = f"{key}: {quoted(entry.args[0])} is not a number"
+            raise self.error(message, entry.line) from None
         if not low <= value <= high:  # also rejects nan
-            raise self.error(f"{key} {entry.args[0]} is outside {low:g}..{high:g}", entry.line)
+            message = f"{key} {shown(entry.args[0])} is outside {low:g}..{high:g}"
+            raise self.error(message, entry.line)
         return value
 
     def whole(self, key: str, default: int, low: int, high: int) -> int:
@@ -86,7 +104,8 @@ class PresetFile:
         """Reject keys the instrument does not know, so typos do not pass silently."""
         for entry in self.lines:
             if entry.key not in known:
-                raise self.error(f"unknown key {entry.key!r} for a {self.kind} preset", entry.line)
+                message = f"unknown key {quoted(entry.key)} for a {self.kind} preset"
+                raise self.error(message, entry.line)
 
 
 def parse_preset(path: str | Path) -> PresetFile:
@@ -109,6 +128,8 @@ def parse_preset(path: str | Path) -> PresetFile:
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
+        if len(stripped) > MAX_LINE_CHARS:
+            raise SongFormatError(path, f"line is longer than {MAX_LINE_CHARS} characters", number)
         try:
             words = shlex.split(stripped, comments=True)
         except ValueError as exc:

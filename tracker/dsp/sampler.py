@@ -25,16 +25,22 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 import soundfile
 
-from tracker.dsp.presets import PresetFile, PresetLine
+from tracker.dsp.audio_clips import HEADERLESS, MAX_LEVEL, TOO_LOUD, is_headerless
+from tracker.dsp.presets import SHOWN_PATH_CHARS, PresetFile, PresetLine, quoted, shown
 from tracker.dsp.sample_kernel import SILENCE, SampleBank, VoicePool
 from tracker.model.errors import SongFormatError
 from tracker.model.notes import parse_note
 
-# str.isdigit() accepts "²" and "٣", which int() then rejects or reads: ASCII only.
-_ASCII_DIGITS = re.compile(r"[0-9]+")
+# str.isdigit() accepts "²" and "٣", which int() then rejects or reads: ASCII only. Twelve
+# digits at most: more is out of every range here, and int() refuses over 4300 digits.
+_ASCII_DIGITS = re.compile(r"[0-9]{1,12}")
 
 CUT_SECONDS = 0.003  # a cut, a steal or CC 120 fades this fast: quick, but no click
 MAX_SAMPLE_FRAMES = 1 << 26  # ~23 minutes at 48 kHz: beyond that a "sample" is a mistake
+# Each zone keeps its own copy of its sample, so a few lines naming one long WAV could ask for
+# gigabytes: all of a preset's zones together hold at most 512 MiB of float32.
+MAX_BANK_FRAMES = 1 << 27
+MAX_ZONES = 128 * 128  # one per (velocity, pitch) cell of the table is already more than enough
 BEND_SEMITONES = 2.0
 KEYS = {
     "sample",
@@ -58,12 +64,14 @@ def sample_path(preset: PresetFile, entry: PresetLine, text: str) -> Path:
         or PureWindowsPath(text).drive
         or ".." in PureWindowsPath(text).parts  # splits on / and \ alike
     ):
-        raise preset.error(f"sample path {text!r} must stay inside {where}", entry.line)
+        message = f"sample path {quoted(text, SHOWN_PATH_CHARS)} must stay inside {where}"
+        raise preset.error(message, entry.line)
     path = where / text
     try:  # a symlink could still lead out
         path.resolve().relative_to(where.resolve())
     except ValueError:
-        raise preset.error(f"sample path {text!r} leads outside {where}", entry.line) from None
+        message = f"sample path {quoted(text, SHOWN_PATH_CHARS)} leads outside {where}"
+        raise preset.error(message, entry.line) from None
     return path
 
 
@@ -76,10 +84,16 @@ def read_sample(preset: PresetFile, entry: PresetLine, text: str) -> tuple[np.nd
     path = sample_path(preset, entry, text)
 
     def fail(reason: str) -> SongFormatError:
-        return preset.error(f"sample {text}: {reason}", entry.line)
+        return preset.error(f"sample {shown(text, SHOWN_PATH_CHARS)}: {reason}", entry.line)
 
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        raise fail(f"cannot read audio ({exc.strerror or exc})") from None
+    if not is_file:
         raise fail("no such file")
+    if is_headerless(path):
+        raise fail(f"cannot read audio ({HEADERLESS})")
     try:
         info = soundfile.info(str(path))
         if info.frames > MAX_SAMPLE_FRAMES:
@@ -87,30 +101,41 @@ def read_sample(preset: PresetFile, entry: PresetLine, text: str) -> tuple[np.nd
         audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except SongFormatError:
         raise
+    except MemoryError:
+        raise fail("not enough memory to load it") from None
     except (soundfile.SoundFileError, RuntimeError, OSError, ValueError, EOFError) as exc:
         # libsndfile reports corrupt and foreign files in several ways; all mean the same here.
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise fail(f"cannot read audio ({detail})") from None
     if audio.shape[0] == 0 or audio.shape[1] == 0:
         raise fail("holds no audio")
-    mono = audio.mean(axis=1, dtype=np.float32) if audio.shape[1] > 1 else audio[:, 0].copy()
-    if not np.isfinite(mono).all():
+    # Checked before mixing down: inf and -inf in one frame would mix to NaN with a warning.
+    if not np.isfinite(audio).all():
         raise fail("holds non-finite values")
+    if float(np.abs(audio).max()) > MAX_LEVEL:
+        raise fail(TOO_LOUD)
+    mono = audio.mean(axis=1, dtype=np.float32) if audio.shape[1] > 1 else audio[:, 0].copy()
     return np.ascontiguousarray(mono, np.float32), int(rate)
 
 
 def midi_note(text: str) -> int:
     """A note name (`C-4`) or a MIDI number (`60`). Raises ValueError."""
-    if _ASCII_DIGITS.fullmatch(text) is not None:
-        if int(text) > 127:
-            raise ValueError(f"note {text} is outside 0..127")
+    if text.isascii() and text.isdigit():
+        if len(text) > 3 or int(text) > 127:
+            raise ValueError(f"note {shown(text)} is outside 0..127")
         return int(text)
+    if not (text.isascii() and text.isprintable()) or len(text) > 8:  # as parse_note says it
+        raise ValueError(f"unknown note {quoted(text)}")
     return parse_note(text)
 
 
 def frame_count(preset: PresetFile, entry: PresetLine, text: str) -> int:
     if _ASCII_DIGITS.fullmatch(text) is None:
-        raise preset.error(f"{entry.key}: {text!r} is not a whole number of frames", entry.line)
+        if text.isascii() and text.isdigit():
+            message = f"{entry.key}: {quoted(text)} is more frames than any sample holds"
+        else:
+            message = f"{entry.key}: {quoted(text)} is not a whole number of frames"
+        raise preset.error(message, entry.line)
     return int(text)
 
 
@@ -137,6 +162,7 @@ def parse_zone(preset: PresetFile, entry: PresetLine) -> tuple[str, Zone, tuple[
     args = entry.args
     if not args:
         raise preset.error("sample needs a path: sample PATH root NOTE", entry.line)
+    name = shown(args[0], SHOWN_PATH_CHARS)
     options: dict[str, tuple[str, ...]] = {}
     i = 1
     widths = {"root": 1, "velocity": 1, "loop": 2}
@@ -144,18 +170,18 @@ def parse_zone(preset: PresetFile, entry: PresetLine) -> tuple[str, Zone, tuple[
         word = args[i]
         if word not in widths or word in options or i + widths[word] >= len(args):
             raise preset.error(
-                f"sample {args[0]}: expected root NOTE [velocity LO-HI] [loop START END] "
-                f"at {word!r}",
+                f"sample {name}: expected root NOTE [velocity LO-HI] [loop START END] "
+                f"at {quoted(word)}",
                 entry.line,
             )
         options[word] = args[i + 1 : i + 1 + widths[word]]
         i += 1 + widths[word]
     if "root" not in options:
-        raise preset.error(f"sample {args[0]} needs `root NOTE`", entry.line)
+        raise preset.error(f"sample {name} needs `root NOTE`", entry.line)
     try:
         root = midi_note(options["root"][0])
     except ValueError as exc:
-        raise preset.error(f"sample {args[0]}: {exc}", entry.line) from None
+        raise preset.error(f"sample {name}: {exc}", entry.line) from None
     low, high = 1, 127
     if "velocity" in options:
         lo_text, _, hi_text = options["velocity"][0].partition("-")
@@ -163,8 +189,8 @@ def parse_zone(preset: PresetFile, entry: PresetLine) -> tuple[str, Zone, tuple[
             0 <= int(lo_text) <= int(hi_text) <= 127
         ):
             raise preset.error(
-                f"sample {args[0]}: velocity wants LO-HI within 0-127, "
-                f"not {options['velocity'][0]}",
+                f"sample {name}: velocity wants LO-HI within 0-127, "
+                f"not {shown(options['velocity'][0])}",
                 entry.line,
             )
         low, high = int(lo_text), int(hi_text)
@@ -183,7 +209,8 @@ def check_loop(
     start, end = loop
     if not 0 <= start < end <= frames:
         raise preset.error(
-            f"sample {text}: loop {start}..{end} must lie within its {frames} frames, start < end",
+            f"sample {shown(text, SHOWN_PATH_CHARS)}: loop {start}..{end} must lie within its "
+            f"{frames} frames, start < end",
             entry.line,
         )
 
@@ -192,16 +219,23 @@ def choose_samples(zones: list[Zone]) -> np.ndarray:
     """The sample each (velocity, pitch) plays, as a 128x128 table, worked out once.
 
     The layers holding the velocity come first (else the nearest layer); among them the nearest
-    root; on a tie the higher root, since pitching a sample down adds no aliasing.
+    root; on a tie the higher root, since pitching a sample down adds no aliasing; then the
+    first zone. Vectorised over pitches: a preset of thousands of zones loads in moments.
     """
+    roots = np.array([z.root for z in zones], np.int64)
+    lows = np.array([z.low for z in zones], np.int64)
+    highs = np.array([z.high for z in zones], np.int64)
+    velocities = np.arange(128)[:, None]
+    distance = np.maximum(np.maximum(lows - velocities, velocities - highs), 0)
+    nearest = distance == distance.min(axis=1, keepdims=True)
+    pitches = np.arange(128)[:, None]
     table = np.zeros((128, 128), np.int64)
     for velocity in range(128):
-        distance = [max(z.low - velocity, velocity - z.high, 0) for z in zones]
-        layer = [i for i, d in enumerate(distance) if d == min(distance)]
-        for pitch in range(128):
-            table[velocity, pitch] = min(
-                layer, key=lambda i: (abs(zones[i].root - pitch), -zones[i].root, i)
-            )
+        layer = np.flatnonzero(nearest[velocity])
+        # One candidate per root, its first zone; then nearest root, higher on a tie.
+        layer_roots, first = np.unique(roots[layer], return_index=True)
+        rank = np.abs(layer_roots - pitches) * 256 - layer_roots
+        table[velocity] = layer[first][rank.argmin(axis=1)]
     return table
 
 
@@ -283,6 +317,8 @@ def load(preset: PresetFile, rate: int) -> SamplerFactory:
     entries = preset.all("sample")
     if not entries:
         raise preset.error("a sampler needs at least one `sample PATH root NOTE` line")
+    if len(entries) > MAX_ZONES:
+        raise preset.error(f"more than {MAX_ZONES} sample lines", entries[MAX_ZONES].line)
     mode_entry = preset.get("loop")
     mode = preset.choice("loop", "none", ("none", "forward"))
     start_value = optional_frames(preset, "loop-start")
@@ -296,9 +332,13 @@ def load(preset: PresetFile, rate: int) -> SamplerFactory:
     polyphony = preset.whole("polyphony", 16, 1, 64)
     samples: list[tuple[np.ndarray, int, tuple[int, int] | None]] = []
     zones: list[Zone] = []
+    read: dict[str, tuple[np.ndarray, int]] = {}  # each WAV once, however many zones name it
+    bank_frames = 0
     for entry in entries:
         text, zone, loop = parse_zone(preset, entry)
-        audio, sample_rate = read_sample(preset, entry, text)
+        if text not in read:
+            read[text] = read_sample(preset, entry, text)
+        audio, sample_rate = read[text]
         frames = len(audio)
         if mode_entry is not None and mode == "none":
             loop = None  # `loop none` auditions every sample one-shot, points and all
@@ -307,6 +347,10 @@ def load(preset: PresetFile, rate: int) -> SamplerFactory:
         elif mode == "forward":
             loop = (start_value or 0, frames if end_value is None else end_value)
             check_loop(preset, default_points or entry, text, frames, loop)
+        bank_frames += frames if loop is None else loop[1]
+        if bank_frames > MAX_BANK_FRAMES:
+            message = f"the samples come to more than {MAX_BANK_FRAMES} frames in all"
+            raise preset.error(message, entry.line)
         samples.append((audio, sample_rate, loop))
         zones.append(zone)
     return SamplerFactory(

@@ -22,6 +22,8 @@ from tracker.midi.import_reader import Grid, choose_grid, read_midi_file
 from tracker.midi.import_report import ImportReport
 from tracker.midi.import_scan import Scan, clean_name, scan_midi
 from tracker.midi.import_tracks import PresetLookup, build_tracks, empty_patterns, song_voices
+from tracker.model.errors import SongFormatError
+from tracker.model.serialize_common import MAX_BEATS_PER_BAR, MAX_FILE_BYTES, min_row_chars
 from tracker.model.song import MAX_BPM, MIN_BPM, Song
 
 __all__ = ["ImportReport", "PresetLookup", "import_midi", "import_midi_report"]
@@ -62,6 +64,11 @@ def import_midi_report(
     )
     lookup = preset_for or _default_presets()
     build_tracks(song, scan, voices, tempos, song_end, midi.type, lookup, path, report)
+    rows = sum(pattern.length for pattern in song.patterns.values())
+    if rows * min_row_chars(song.tracks) > MAX_FILE_BYTES:
+        # The same bound the song reader applies: the import must be a song that can be saved.
+        size = f"{len(song.tracks)} tracks, {rows} rows"
+        raise SongFormatError(path, f"the song would take more than 64 MiB written out ({size})")
     song.order = list(range(len(song.patterns)))
     return song, report
 
@@ -94,7 +101,7 @@ def _time_signature(scan: Scan) -> tuple[int, int]:
     if scan.time_signature is None:
         return (4, 4)
     numerator, denominator = scan.time_signature[3:]
-    if not 1 <= numerator <= 99 or denominator > 64:
+    if not 1 <= numerator <= MAX_BEATS_PER_BAR or denominator > 64:
         return (4, 4)  # nonsense in the file; the grid does not depend on it
     return (numerator, denominator)
 

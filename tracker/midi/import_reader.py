@@ -20,6 +20,7 @@ from tracker.model.errors import SongFormatError
 from tracker.model.song import MAX_TICKS_PER_LINE
 
 MAX_FILE_BYTES = 64 << 20
+MAX_REASON_CHARS = 120
 LINES_PER_BEAT_CHOICES = (4, 8, 2, 6, 3, 12, 16, 1)
 RESCALED_LINES_PER_BEAT = 4
 RESCALED_TICKS_PER_LINE = 240  # 960 ppq
@@ -70,6 +71,8 @@ def _reason(error: Exception) -> str:
     if isinstance(error, OSError) and error.errno is not None:
         return error.strerror or str(error)  # the file itself: missing, a folder, unreadable
     text = " ".join(str(error).split()) or type(error).__name__
+    if len(text) > MAX_REASON_CHARS:  # mido puts whole values in its messages, of any length
+        text = text[:MAX_REASON_CHARS] + "…"
     return f"corrupt MIDI file: {text}"
 
 

@@ -37,7 +37,8 @@ def empty_patterns(song_end: int, grid: Grid, path: Path) -> dict[int, Pattern]:
     per_pattern = BEATS_PER_PATTERN * grid.lines_per_beat
     count = -(-rows // per_pattern)
     if count > MAX_PATTERNS:
-        raise SongFormatError(path, f"the song would need {count} patterns (limit {MAX_PATTERNS})")
+        need = str(count) if count < 10**6 else "over a million"  # delta times have no limit
+        raise SongFormatError(path, f"the song would need {need} patterns (limit {MAX_PATTERNS})")
     return {i: Pattern(min(per_pattern, rows - i * per_pattern)) for i in range(count)}
 
 

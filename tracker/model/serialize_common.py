@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 import re
 
-from tracker.model.song import MAX_BPM, MAX_TICKS_PER_LINE, MIN_BPM, EffectCell, TrackKind
+from tracker.model.song import MAX_BPM, MAX_TICKS_PER_LINE, MIN_BPM, EffectCell, Track, TrackKind
 
 MAGIC = "tracker-song"
 VERSION = 1
@@ -62,6 +62,20 @@ FORBIDDEN_IN_STRING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
 PRESET_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?")
 MAX_NUMBER_CHARS = 40
+
+
+def min_row_chars(tracks: list[Track]) -> int:
+    """A lower bound on the characters one pattern row of these tracks takes written out.
+
+    Every row is written, so a few short lines (a long pattern, many wide tracks) could make a
+    song that loads at once but saves as gigabytes; the reader and MIDI import both refuse one
+    whose rows come to more than MAX_FILE_BYTES by this count.
+    """
+    row_chars = 6 + 3 * max(len(tracks) - 1, 0)
+    for track in tracks:
+        columns = track.note_columns + track.effect_columns
+        row_chars += 12 * track.note_columns + 8 * track.effect_columns + columns - 1
+    return row_chars
 
 
 class RuleError(ValueError):

@@ -45,6 +45,7 @@ MAX_EFFECTS = 16  # per chain
 MAX_CLIPS = 1024  # per track
 MAX_SENDS = 64  # per track
 MAX_CLIP_TICK = 10**12
+PARAM_RANGE = (-1e9, 1e9)  # an effect parameter's number; dsp/effects narrows it per parameter
 LEVEL_RANGE = (-120.0, 24.0)  # dB, sends and the master as for track volumes
 REPEATABLE = ("send", "effect", "clip")  # track fields that may come more than once
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -93,6 +94,9 @@ def read_effect(reader: SongReader, effects: list[EffectSpec], tokens: list[Toke
         number = parse_number(text)
         if number is None and not _PARAM_WORD.fullmatch(text):
             reader.fail(f"{name} must be a number or a word, not {show(text)}", token.column)
+        if number is not None:
+            with reader.at(token.column):  # what the writer would refuse to write back
+                number = check_float(number, *PARAM_RANGE, name)
         params[name] = text if number is None else number
     effects.append(EffectSpec(kind, params))
 
@@ -226,7 +230,7 @@ def effect_text(effect: EffectSpec) -> str:
                 raise RuleError(f"effect parameter {name}={value!r} is not a word")
             words.append(f"{name}={value}")
         else:
-            words.append(f"{name}={format_number(check_float(value, -1e9, 1e9, name))}")
+            words.append(f"{name}={format_number(check_float(value, *PARAM_RANGE, name))}")
     return " ".join(words)
 
 

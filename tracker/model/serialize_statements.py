@@ -27,6 +27,7 @@ from tracker.model.serialize_common import (
     TRACK_NUMBERS,
     check_int,
     check_number,
+    min_row_chars,
     parse_number,
     show,
 )
@@ -246,14 +247,7 @@ def _pattern(reader: SongReader, tokens: list[Token]) -> None:
 
 
 def _count_pattern_size(reader: SongReader, length: int, column: int) -> None:
-    # Every row is written out, so a few short pattern lines could otherwise make a file that
-    # loads at once but saves as gigabytes. This is a lower bound on the written size.
-    tracks = reader.song.tracks
-    row_chars = 6 + 3 * max(len(tracks) - 1, 0)
-    for track in tracks:
-        columns = track.note_columns + track.effect_columns
-        row_chars += 12 * track.note_columns + 8 * track.effect_columns + columns - 1
-    reader.pattern_chars += length * row_chars
+    reader.pattern_chars += length * min_row_chars(reader.song.tracks)
     if reader.pattern_chars > MAX_FILE_BYTES:
         reader.fail("the patterns would take more than 64 MiB written out", column)
 
