@@ -105,7 +105,7 @@ class ClipVoices:
 
     def start(self, clip: int, frame: int) -> None:
         """Play clip `clip` from its frame `frame` on (nothing when that is past its end)."""
-        if 0 <= clip < len(self.clips) and frame < len(self.clips[clip]):
+        if 0 <= clip < len(self.clips) and 0 <= frame < len(self.clips[clip]):
             self.reading[clip] = frame
         else:
             self.reading.pop(clip, None)
@@ -123,15 +123,10 @@ class ClipVoices:
         for clip in sorted(self.reading):
             data = self.clips[clip]
             frame = self.reading[clip]
-            if frame < 0:  # starts inside this stretch
-                skip = min(-frame, frames)
-                frame, view = 0, out[skip:]
-            else:
-                skip, view = 0, out
-            count = min(len(view), len(data) - frame)
+            count = min(frames, len(data) - frame)
             if count > 0:
-                view[:count] += data[frame : frame + count]
-            end = frame + frames - skip
+                out[:count] += data[frame : frame + count]
+            end = frame + frames
             if end >= len(data):
                 del self.reading[clip]
             else:
