@@ -12,7 +12,7 @@ from tracker.model.events import (
     ProgramChange,
     TempoChange,
 )
-from tracker.model.song import EffectCell, NoteCell, Pattern, Song, Track, TrackKind
+from tracker.model.song import EffectCell, NoteCell, Pattern, Song, Track, TrackKind, TrackRow
 
 
 def events(song, order=None):
@@ -155,3 +155,60 @@ def test_aftertouch_effect_is_a_channel_pressure_event() -> None:
     again = loads(dumps(song))
     assert (again.tracks[0].program, again.tracks[0].bank) == (5, 130)
     assert again.patterns[0].get(0, 2).effects[0] == EffectCell("A", 0x55)
+
+
+class _WatchedRow(TrackRow):
+    """A track row that notes when the sequencer reads it."""
+
+    __slots__ = ("read", "row")
+
+    def __init__(self, row: int, read: list[int], cell: NoteCell) -> None:
+        super().__init__(notes=[cell])
+        self.row, self.read = row, read
+
+    def __getattribute__(self, name: str) -> object:
+        if name == "notes":
+            object.__getattribute__(self, "read").append(object.__getattribute__(self, "row"))
+        return object.__getattribute__(self, name)
+
+
+def test_a_dense_pattern_is_read_a_row_at_a_time() -> None:
+    """The live engine pulls events a block at a time: reading a whole 64-track pattern when
+    it begins took ~110 ms in one block, longer than the engine's lead, and starved the
+    output at every pattern start. An event comes out once its row and the one after it have
+    been read, no later."""
+    tracks, rows = 8, 64
+    read: list[int] = []
+    pattern = Pattern(rows)
+    for track in range(tracks):
+        for row in range(rows):
+            pattern.data.setdefault(track, {})[row] = _WatchedRow(row, read, note("C-4"))
+    song = Song(tracks=[Track(f"T{t}") for t in range(tracks)], patterns={0: pattern}, order=[0])
+    for event in sequence(song):
+        row = event.tick // song.ticks_per_line
+        assert max(read, default=0) <= row + 1, f"{event} came after rows up to {max(read)}"
+    assert sorted(set(read)) == list(range(rows))
+
+
+def test_note_offs_at_one_tick_keep_their_order_across_tracks_and_patterns() -> None:
+    """Note lengths (L) end notes apart from the rows: those due at one tick come out by the
+    pattern their column was first used in, then track, then first use (the order reading a
+    pattern track by track gave, so renders of existing songs stay identical)."""
+    length = EffectCell("L", 24.0)
+    first, second = Pattern(2), Pattern(2)
+    first.set_note(1, 0, 1, note("E-4"))
+    first.set_note(1, 0, 0, note("D-4"))
+    first.set_effect(1, 0, 0, length)
+    first.set_note(0, 1, 0, note("C-4"))
+    first.set_effect(0, 1, 0, length)
+    second.set_note(0, 0, 1, note("G-4"))  # track A's column 1: first used here
+    second.set_effect(0, 0, 0, length)
+    second.set_note(1, 0, 0, note("A-4"))  # track B's column 0: first used in the first pattern
+    second.set_effect(1, 0, 0, length)
+    song = Song(
+        tracks=[Track("A", note_columns=3), Track("B", note_columns=3)],
+        patterns={0: first, 1: second},
+        order=[0, 1],
+    )
+    offs = [(e.tick, e.track, e.pitch) for e in sequence(song) if isinstance(e, NoteOff)]
+    assert offs == [(24, 1, 62), (24, 1, 64), (48, 0, 60), (72, 1, 69), (72, 0, 67)]

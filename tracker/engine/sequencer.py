@@ -64,29 +64,35 @@ def row_tick(song: Song, pattern_start: int, row: int) -> int:
     return tick
 
 
-def _rows(song: Song, pattern_id: int, start: int) -> Iterator[tuple[_Row, TrackRow]]:
-    """A pattern's non-empty track rows with their timing, track by track, row by row: the
-    order every event of the pattern is generated in."""
+def _rows_in_time(song: Song, pattern_id: int, start: int) -> Iterator[list[tuple[_Row, TrackRow]]]:
+    """A pattern's non-empty track rows, row by row, each row's tracks in track order: the
+    order every event of the pattern is generated in. Lazy, so a dense pattern costs its
+    reader a row at a time, not the whole pattern at once."""
     pattern = song.patterns[pattern_id]
     tpl = song.ticks_per_line
-    for track, rows in sorted(pattern.data.items()):
-        if track >= len(song.tracks):
-            continue
-        for row_index in sorted(rows):
-            if row_index < pattern.length:
-                timing = _Row(
-                    track, row_tick(song, start, row_index), start + (row_index + 1) * tpl
-                )
-                yield timing, rows[row_index]
+    keyed = [
+        [(row, track, cells) for row in sorted(cells) if row < pattern.length]
+        for track, cells in sorted(pattern.data.items())
+        if track < len(song.tracks)
+    ]
+    for row, group in itertools.groupby(heapq.merge(*keyed), key=lambda item: item[0]):
+        timing = row_tick(song, start, row), start + (row + 1) * tpl
+        yield [(_Row(track, *timing), cells[row]) for _, track, cells in group]
 
 
 class _Sequencer:
     def __init__(self, song: Song) -> None:
         self.song = song
+        # Kept in the order note-offs due at one tick come out in: by the pattern a column was
+        # first used in, then track, then first use (as when patterns were read track by track).
         self.columns: dict[tuple[int, int], _Column] = {}
+        self._column_keys: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self.patterns_begun = 0
         self.last_instrument: dict[int, int | None] = {}
         self.heap: list[tuple[int, int, int, Event]] = []
         self.counter = itertools.count()
+        self.bpm = song.bpm  # as of the last event taken
+        self.taken = 0  # events taken so far
 
     def emit(self, event: Event) -> None:
         heapq.heappush(
@@ -95,7 +101,16 @@ class _Sequencer:
 
     def pop_before(self, tick: int | None) -> Iterator[Event]:
         while self.heap and (tick is None or self.heap[0][0] < tick):
-            yield heapq.heappop(self.heap)[3]
+            event = heapq.heappop(self.heap)[3]
+            if isinstance(event, TempoChange):
+                self.bpm = event.bpm
+            self.taken += 1
+            yield event
+
+    def final_before(self, tick: int) -> Iterator[Event]:
+        """The events before `tick`, once nothing generated later can land before it."""
+        self.release_due(tick)
+        return self.pop_before(tick)
 
     def release_due(self, before: int | None) -> None:
         """Emit L-effect note-offs that fall before `before` (None: all of them)."""
@@ -113,10 +128,6 @@ class _Sequencer:
             if column.pitch is not None:
                 self.emit(NoteOff(tick, track, column.pitch))
                 column.pitch = None
-
-    def pattern(self, pattern_id: int, start: int) -> None:
-        for row, data in _rows(self.song, pattern_id, start):
-            self.track_row(row, data)
 
     def track_row(self, row: _Row, data: TrackRow) -> None:
         if not self.song.tracks[row.track].plays_notes:
@@ -165,7 +176,12 @@ class _Sequencer:
         if cell.note is None:
             return
         tick = row.at(cell.delay)
-        column = self.columns.setdefault((track, index), _Column())
+        column = self.columns.get((track, index))
+        if column is None:  # a column's first note: rare, so keeping the order is cheap
+            column = self.columns[(track, index)] = _Column()
+            self._column_keys[(track, index)] = (self.patterns_begun, track, len(self.columns))
+            keys = self._column_keys
+            self.columns = dict(sorted(self.columns.items(), key=lambda item: keys[item[0]]))
         if column.pitch is not None and column.release_at is not None and column.release_at <= tick:
             self.emit(NoteOff(column.release_at, track, column.pitch))
             column.pitch = None
@@ -245,25 +261,25 @@ def sequence(
     endless = (order is not None and not isinstance(order, list | tuple)) or (
         positions is not None and not isinstance(positions, list | tuple | range)
     )
-    bpm = song.bpm
     arranged_to: int | None = None  # arrangement tick where the last pattern played ended
     for pattern_id, place in _placed(song, order, positions):
         pattern_start = start
         length = song.pattern_ticks(pattern_id)
         seq.clips(start, place, length, joined=place is not None and place == arranged_to)
         arranged_to = None if place is None else place + length
-        seq.pattern(pattern_id, start)
-        start += song.pattern_ticks(pattern_id)
-        # Nothing later can land before this pattern's end, so all earlier events are final.
-        seq.release_due(start)
-        yielded = False
-        for event in seq.pop_before(start):
-            if isinstance(event, TempoChange):
-                bpm = event.bpm
-            yielded = True
-            yield event
-        if endless and not yielded:
-            yield TempoChange(pattern_start, bpm)
+        taken = seq.taken
+        seq.patterns_begun += 1
+        # Row by row: a row's events stay inside it, so once the rows before one are
+        # generated, nothing later can land before its start and every earlier event is final.
+        # Yielding those first keeps the work per row small however dense the pattern.
+        for track_rows in _rows_in_time(song, pattern_id, start):
+            yield from seq.final_before(track_rows[0][0].end - song.ticks_per_line)
+            for row, data in track_rows:
+                seq.track_row(row, data)
+        start += length
+        yield from seq.final_before(start)
+        if endless and seq.taken == taken:
+            yield TempoChange(pattern_start, seq.bpm)
     seq.end_all(start)
     yield from seq.pop_before(None)
 
@@ -276,7 +292,7 @@ def tempo_changes(song: Song, order: Sequence[int] | None = None) -> Iterator[Te
     for pattern_id in song.order if order is None else order:
         found = [
             TempoChange(row.at(effect.delay), float(effect.value))
-            for row, data in _rows(song, pattern_id, start)
+            for row, data in itertools.chain.from_iterable(_rows_in_time(song, pattern_id, start))
             for effect in data.effects
             if effect is not None and effect.command == "T"
         ]
