@@ -10,8 +10,10 @@ import pytest
 
 from tests.conftest import REPO
 from tracker.audio import output
+from tracker.audio.clock import FrameClock
 from tracker.audio.output import AudioUnavailable, OutputDevice, find_output_device, open_output
 from tracker.audio.ring import FrameRing
+from tracker.audio.sinks import consume
 from tracker.model.errors import TrackerError
 
 
@@ -43,6 +45,45 @@ def test_a_starved_ring_pads_with_zeros_and_says_so():
     assert np.array_equal(out[:10], ramp(1, 10)) and not np.any(out[10:])
     with pytest.raises(ValueError):
         ring.write(ramp(0, 65))
+
+
+def test_after_a_stall_the_output_drops_what_came_late_and_plays_on_the_timeline():
+    """The engine, two blocks ahead, stalls for four: two blocks are heard as silence, dropped
+    when they come, and the next block is the one the timeline has reached (as a DAW plays on
+    through an x-run)."""
+    ring = FrameRing(4096)
+    clock = FrameClock(48000)
+    block, period_ns = 512, 512 * 1_000_000_000 // 48000
+    heard: list[np.ndarray] = []
+    written = 0
+    for turn in range(12):
+        if turn not in (4, 5, 6, 7):  # a stall: nothing written for four turns …
+            while written < (turn + 3) * block:  # … then the engine catches up
+                ring.write(ramp(written, block))
+                written += block
+        out = np.empty((block, 2), np.float32)
+        fed = consume(ring, clock, turn * period_ns, block, out)
+        assert fed == (turn not in (6, 7)), turn  # starved once the lead was spent
+        heard.append(out[:, 0].copy())
+    assert not np.any(heard[6]) and not np.any(heard[7])
+    for turn in (0, 5, 8, 11):  # before and after: frame k·block at turn k
+        assert heard[turn][0] == turn * block, turn
+    assert ring.owed == 0 and ring.position == 12 * block
+    # MIDI timed by this clock keeps its place: frame f is due where it was before the stall.
+    assert clock.ns_at(11 * block) == 11 * period_ns
+
+
+def test_a_stall_past_half_a_second_restarts_the_timeline():
+    ring = FrameRing(4096)
+    clock = FrameClock(48000)
+    block = 512
+    ring.write(ramp(0, block))
+    consume(ring, clock, 0, block)
+    turns = 48000 // (2 * block) + 1  # just over half a second of starved turns
+    for turn in range(1, turns + 1):
+        consume(ring, clock, turn * 10_666_667, block)
+    assert ring.owed == 0 and ring.position == block  # forgiven: back to what was played
+    assert not clock.ready  # and the clock starts over from the next report
 
 
 DEVICES = [

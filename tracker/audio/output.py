@@ -13,7 +13,7 @@ from typing import Any
 
 from tracker.audio.clock import FrameClock
 from tracker.audio.ring import FrameRing
-from tracker.audio.sinks import AudioSink, ClockSink, Produce
+from tracker.audio.sinks import AudioSink, ClockSink, Produce, consume
 from tracker.model.errors import TrackerError
 
 SHORT_API_NAMES = {"JACK Audio Connection Kit": "JACK", "Windows WASAPI": "WASAPI"}
@@ -154,8 +154,8 @@ class SoundDeviceSink:
         ahead = time.outputBufferDacTime - time.currentTime
         if not 0.0 < ahead < 1.0:
             ahead = self._latency
-        self.clock.report(self._ring.read, perf_counter_ns() + int(ahead * 1e9))  # type: ignore[union-attr]
-        if not self._ring.read_into(outdata):  # type: ignore[union-attr]
+        heard_ns = perf_counter_ns() + int(ahead * 1e9)
+        if not consume(self._ring, self.clock, heard_ns, frames, outdata):  # type: ignore[arg-type]
             self._starved += 1
 
     @property

@@ -5,6 +5,11 @@ each side only advances its own counter (`written` by the producer, `read` by th
 and under CPython's GIL an int attribute assignment is atomic, so a side sees either the old
 or the new count and never frames the other side has not finished with. The data is written
 before `written` moves, and read before `read` moves.
+
+A starved read plays silence and the timeline goes on: the frames it could not play are owed,
+and dropped as they arrive, so what is heard after a stall is where the song is by then (as a
+DAW's transport runs on through an x-run) and MIDI, timed by the consumer's position, keeps
+its place instead of every later note moving by the stall.
 """
 
 from __future__ import annotations
@@ -20,10 +25,37 @@ class FrameRing:
         self._data = np.zeros((capacity, channels), dtype=np.float32)
         self.written = 0  # frames ever written (only the producer changes it)
         self.read = 0  # frames ever read or skipped (only the consumer changes it)
+        self.owed = 0  # frames played as silence, dropped when they come (only the consumer)
 
     def available(self) -> int:
         """Frames written and not yet read."""
         return self.written - self.read
+
+    def ahead(self) -> int:
+        """Frames written beyond the consumer's position (negative while it waits for owed
+        ones): how far ahead the producer really is."""
+        return self.written - self.read - self.owed
+
+    @property
+    def position(self) -> int:
+        """The frame the consumer's timeline is at: read, plus the frames owed."""
+        return self.read + self.owed
+
+    def forgive_beyond(self, frames: int) -> bool:
+        """Give up the frames owed when they are more than `frames` (a stall too long to
+        catch up on: better late than a burst of everything missed); the timeline moves back
+        to what was read. True when it did: the consumer's clock must start over. The
+        consumer calls this."""
+        if self.owed <= frames:
+            return False
+        self.owed = 0
+        return True
+
+    def _pay(self) -> None:
+        if self.owed:
+            dropped = min(self.owed, self.written - self.read)
+            self.read += dropped
+            self.owed -= dropped
 
     def space(self) -> int:
         return self.capacity - (self.written - self.read)
@@ -45,6 +77,7 @@ class FrameRing:
 
         Real-time safe: numpy copies into memory that already exists, no locks, no logging.
         """
+        self._pay()
         frames = len(out)
         ready = min(frames, self.written - self.read)
         start = self.read % self.capacity
@@ -55,10 +88,13 @@ class FrameRing:
         if ready < frames:
             out[ready:] = 0.0
         self.read += ready
+        self.owed += frames - ready
         return ready == frames
 
     def skip(self, frames: int) -> bool:
         """Consume frames without copying them (a sink with no device). False when starved."""
+        self._pay()
         ready = min(frames, self.written - self.read)
         self.read += ready
+        self.owed += frames - ready
         return ready == frames

@@ -18,6 +18,9 @@ from tracker.audio.clock import FrameClock
 from tracker.audio.ring import FrameRing
 
 Produce = Callable[[int], None]  # make at least n frames available in the ring
+# A starved output owes the frames it missed and drops them as they come (see ring.py), up to
+# this much: past it, the stall was no hiccup (a suspended machine) and the timeline restarts.
+MAX_OWED_SECONDS = 0.5
 
 
 class AudioSink(Protocol):
@@ -37,6 +40,20 @@ class AudioSink(Protocol):
         """Blocks the output played short: the device's own under-runs plus a starved ring."""
 
     def close(self) -> None: ...
+
+
+def consume(
+    ring: FrameRing, clock: FrameClock, heard_ns: int, frames: int, out: np.ndarray | None = None
+) -> bool:
+    """An output's turn: say when the timeline's next frame is heard, then take `frames` from
+    the ring (into `out`, or dropped when there is none). False when the ring was starved.
+    Real-time safe: it runs in the audio callback."""
+    clock.report(ring.position, heard_ns)
+    if ring.skip(frames) if out is None else ring.read_into(out):
+        return True
+    if ring.forgive_beyond(round(clock.rate * MAX_OWED_SECONDS)):
+        clock.reset()
+    return False
 
 
 class ClockSink:
@@ -77,8 +94,7 @@ class ClockSink:
                 # suspended for a while: carry on from now, don't burst
                 started, periods = time.perf_counter_ns(), 0
                 self.clock.reset()
-            self.clock.report(ring.read, due)
-            if not ring.skip(self.block):
+            if not consume(ring, self.clock, due, self.block):
                 self._starved += 1
 
     def latency_frames(self) -> int:

@@ -363,13 +363,14 @@ class EngineThread:
         engine, ring = self.engine, self.engine.ring
         low = self.lookahead - engine.block
         while not self._halt.is_set():
-            available = ring.available()
-            if available <= low:
+            ahead = ring.ahead()  # frames the output owes after a stall do not count
+            # (and while it owes, the ring can be full of frames it will drop)
+            if ahead <= low and ring.space() >= engine.block:
                 engine.render_block()
             else:
                 # Sleep until a block's worth has been played; a late wake-up still has the
                 # rest of the lookahead in hand.
-                self._halt.wait(max((available - low) / engine.rate, 0.0005))
+                self._halt.wait(max((ahead - low) / engine.rate, 0.0005))
 
     def stop(self) -> None:
         self._halt.set()

@@ -212,7 +212,7 @@ class Transport:
 
     def status(self) -> TransportStatus:
         """Where the listener is: frames handed to the device minus its output latency."""
-        heard = self._ring.read - self._sink.latency_frames()
+        heard = self._ring.position - self._sink.latency_frames()
         info = self._engine.info_at(heard // self.block if heard >= 0 else -1)
         lost = self._sink.lost
         audio = self._sink.description
