@@ -485,8 +485,9 @@ def test_sigkill_while_saving_leaves_one_whole_version(tmp_path) -> None:
     """A child saves two versions of the demo in turn as fast as it can; it is killed at a
     random moment, again and again. The song is always exactly one of the two versions.
 
-    What the kill can leave is a hidden `.tune.song.*.tmp` beside the song (the temporary
-    file of the save it interrupted): counted here, never read by anything."""
+    What the kill can leave is a hidden `.tune.song.<pid>.*.tmp` beside the song (the
+    temporary file of the save it interrupted), never read by anything: counted here, and
+    gone once the song is opened again."""
     song = tmp_path / "tune.song"
     versions = set()
     for variant in (0, 1):
@@ -508,9 +509,40 @@ def test_sigkill_while_saving_leaves_one_whole_version(tmp_path) -> None:
         child.stdout.close()
         assert song.read_bytes() in versions
         stale += len(leftovers(tmp_path))
-        for path in leftovers(tmp_path):
-            path.unlink()
-    print(f"{KILLS} kills mid-save: song whole every time; {stale} stale temporary files")
+        Document.open(song)
+        assert leftovers(tmp_path) == []
+    print(
+        f"{KILLS} kills mid-save: song whole every time; {stale} stale temporary files, each"
+        " removed when the song was opened again"
+    )
+
+
+def test_opening_a_song_removes_only_the_temporary_files_of_dead_writers(tmp_path) -> None:
+    song = tmp_path / "tune.song"
+    save_song(demo("take"), song)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(dead.stdout)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {
+            f".tune.song.{dead_pid}.abc_1234.tmp": False,  # a killed save: removed
+            f".tune.song.recovery.{dead_pid}.xyz98765.tmp": False,  # a killed autosave
+            f".tune.song.{alive.pid}.abc_1234.tmp": True,  # saving right now: kept
+            f".tune.song.{os.getpid()}.abc_1234.tmp": True,  # this process's own
+            ".tune.song.abc_1234.tmp": True,  # no process id: not known to be stale
+            f".other.song.{dead_pid}.abc_1234.tmp": True,  # another song's
+            "tune.song.tmp": True,  # not hidden: the user's
+        }
+        for name in names:
+            (tmp_path / name).write_text("partial")
+        Document.open(song)
+        kept = {name: (tmp_path / name).exists() for name in names}
+        assert kept == names
+        assert load_song(song).title == "take"
+    finally:
+        alive.kill()
+        alive.wait()
 
 
 # --- in the app: a save that fails says so, and loses nothing ----------------------------------

@@ -1,11 +1,15 @@
 """Atomic file replacement: write a temporary file beside the target, fsync, rename.
 
-A reader (or a crash) sees either the old file or the new one, never half of either.
+A reader (or a crash) sees either the old file or the new one, never half of either. A process
+killed mid-write (SIGKILL, power loss) leaves its hidden temporary file behind; the name holds
+the writer's process id, so the next opening of the song can tell a dead writer's leftovers
+from a live writer's work and remove only those.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import sys
 import tempfile
@@ -15,6 +19,7 @@ from pathlib import Path
 from tracker.model.errors import TrackerError
 
 TMP_NAME_BYTES = 200  # of the target's name, in the temporary file's
+TMP_SUFFIX = ".tmp"
 
 
 @contextlib.contextmanager
@@ -26,11 +31,12 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     one-line TrackerError naming `target`.
     """
     target = Path(target)
-    # The temporary name adds 14 bytes to the target's: cut it so that a name near the 255-byte
-    # limit (80 CJK characters are 240) can still be saved.
+    # The temporary name `.<name>.<pid>.<random>.tmp` adds up to 22 bytes to the target's: cut
+    # it so that a name near the 255-byte limit (80 CJK characters are 240) can still be saved.
     stem = os.fsencode(target.name)[:TMP_NAME_BYTES].decode("utf-8", "ignore")
+    prefix = f".{stem}.{os.getpid()}."
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=TMP_SUFFIX, dir=target.parent)
     except OSError as exc:
         raise _cannot_write(target, exc) from None
     os.close(fd)
@@ -49,6 +55,40 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             raise TrackerError(f"cannot write {target}: {reason}") from exc
         raise
     _fsync_dir(target.parent)
+
+
+def remove_stale_temps(target: str | Path) -> list[Path]:
+    """Remove the temporary files that writers of `target` (or of files named after it, as
+    `<song>.recovery` is) left when they were killed: those whose process is gone. Returns
+    what it removed; a file it cannot remove stays (it only takes space)."""
+    target = Path(target)
+    stem = os.fsencode(target.name)[:TMP_NAME_BYTES].decode("utf-8", "ignore")
+    removed = []
+    with contextlib.suppress(OSError):
+        for path in target.parent.glob(f".{glob.escape(stem)}.*{TMP_SUFFIX}"):
+            if _writer_is_gone(path.name) and path.is_file() and not path.is_symlink():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
+def _writer_is_gone(name: str) -> bool:
+    """Whether the name is `….<pid>.<random>.tmp` and no process `pid` runs (another's is
+    left alone: it may be saving right now)."""
+    parts = name[: -len(TMP_SUFFIX)].split(".")
+    if len(parts) < 4 or not parts[-2].isdigit():
+        return False  # not one of ours (or from before names held the process id)
+    pid = int(parts[-2])
+    if pid == os.getpid() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, owned by someone else
+    return False
 
 
 def _mode_for(target: Path) -> int:

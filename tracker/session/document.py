@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tracker.atomic import atomic_path, write_bytes_atomic
+from tracker.atomic import atomic_path, remove_stale_temps, write_bytes_atomic
 from tracker.model.errors import TrackerError
 from tracker.model.history import History
 from tracker.model.serialize import dumps, load_song, save_song
@@ -129,7 +129,9 @@ class Document:
             document.imported_from = path
             document._saved_revision = None  # never saved as a song: dirty from the start
             return document
-        return cls(load_song(path), path)
+        document = cls(load_song(path), path)
+        remove_stale_temps(path)  # a save or autosave killed last time left these
+        return document
 
 
 def recovery_path_for(path: Path | None) -> Path:
