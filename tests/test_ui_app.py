@@ -15,10 +15,12 @@ from textual.pilot import Pilot
 from tracker.model.song import OFF, NoteCell, Song
 from tracker.model.templates import new_song
 from tracker.session.document import Document
+from tracker.ui import app as app_module
 from tracker.ui.app import TrackerApp
 from tracker.ui.dialogs import ChoiceScreen
 from tracker.ui.help_screen import HelpScreen
 from tracker.ui.quantize_dialog import QuantizeDialog
+from tracker.ui.transport_bar import TransportBar
 
 SIZE = (180, 50)
 DRUMS, BASS = 0, 1
@@ -319,6 +321,23 @@ async def test_track_list_mutes_and_undo_unmutes(tmp_path: Path) -> None:
         # Enter edits the chosen track in the grid.
         await press(pilot, "enter")
         assert app.focused is app.grid and app.state.track == BASS
+
+
+async def test_the_bar_shows_a_new_octave_and_step_with_the_key(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Not at the bar's next refresh (20 a second): the musician sees the octave change as the
+    key goes down, as the grid shows a typed note. (The refresh is slowed to once in 100 s
+    here, so only the key can have changed the bar.)"""
+    monkeypatch.setattr(app_module, "STATUS_HZ", 0.01)
+    app = make_app(tmp_path / "keys.song")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        bar = app.query_one(TransportBar)
+        for key, shown in (("plus", "Oct 5 Step 1"), ("minus", "Oct 4 Step 1"),
+                           ("right_curly_bracket", "Oct 4 Step 2")):  # fmt: skip
+            await pilot.press(key)
+            assert shown in bar.render().plain, key
 
 
 async def test_the_track_list_shows_a_muted_track_as_silent(tmp_path: Path) -> None:

@@ -359,6 +359,9 @@ class TrackerApp(AudioActions, FileActions, App[None]):
             tracks.move_cursor(row=self.state.track, animate=False)
         self._show_status()
 
+    def on_pattern_grid_entry_changed(self, message: PatternGrid.EntryChanged) -> None:
+        self._show_status()
+
     def _editor(self) -> PatternGrid | PianoRoll:
         """The editor on screen: the grid or the piano roll."""
         return self.roll if self.roll.display else self.grid

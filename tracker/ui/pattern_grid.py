@@ -182,6 +182,10 @@ class PatternGrid(ScrollView, can_focus=True):
     class CursorMoved(Message):
         """The cursor's track or row (in the shared EditState) changed."""
 
+    class EntryChanged(Message):
+        """The octave or step of note entry (in the shared EditState) changed: the transport
+        bar shows them, at once rather than at its next refresh."""
+
     class NoteEntered(Message):
         """A pitch was typed into a track: the app may sound it so the musician hears it."""
 
@@ -804,9 +808,11 @@ class PatternGrid(ScrollView, can_focus=True):
 
     def action_octave(self, delta: int) -> None:
         self.state.octave = clamp(self.state.octave + delta, MIN_OCTAVE, MAX_OCTAVE)
+        self.post_message(self.EntryChanged())
 
     def action_step(self, delta: int) -> None:
         self.state.step = clamp(self.state.step + delta, 0, MAX_STEP)
+        self.post_message(self.EntryChanged())
 
     # --- typing -----------------------------------------------------------------------------
 
