@@ -351,6 +351,7 @@ def probed_player(song_path: Path, seconds: float, late_file: Path) -> None:
     sender's lateness kept."""
     from tracker.audio.sinks import ClockSink
     from tracker.commands.play import BLOCK, RATE, STOP_SECONDS
+    from tracker.live import collector
     from tracker.live.midi_out import MidiSetup, song_routes
     from tracker.live.transport import Transport
     from tracker.model.serialize import load_song
@@ -362,6 +363,7 @@ def probed_player(song_path: Path, seconds: float, late_file: Path) -> None:
     try:
         assert transport.midi is not None
         transport.midi.late_ns = late = []
+        collector.suspend_until_exit()
         transport.play(loop_song=True)
         time.sleep(seconds + SPARE)
         transport.stop()

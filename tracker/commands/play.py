@@ -81,6 +81,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 def run_play(args: argparse.Namespace) -> int:
     from tracker.audio.sinks import ClockSink
+    from tracker.live import collector
     from tracker.live.clock_in import ClockSync, without_tempo_effects
     from tracker.live.transport import Transport
 
@@ -114,6 +115,9 @@ def run_play(args: argparse.Namespace) -> int:
                 ports = ", ".join(transport.midi.port_names())
                 print(f"tracker: MIDI to {ports}", file=sys.stderr, flush=True)
             print(f"tracker: playing {path.name} ({transport.status().audio})", file=sys.stderr)
+            # A full garbage collection holds the GIL for 30-100 ms, as long as the engine's
+            # lead: none while playing, as in the app's engine.
+            collector.suspend_until_exit()
             if sync is None:
                 transport.play(loop_song=args.loop)
                 _wait(transport, stop, args.duration)

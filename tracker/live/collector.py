@@ -43,3 +43,10 @@ class CollectorGuard:
             gc.set_threshold(*self._saved)
             self._saved = None
             settle()
+
+
+def suspend_until_exit() -> None:
+    """For a process that plays until it ends (`tracker play`): collect and freeze now, then no
+    full collections at all."""
+    settle()
+    CollectorGuard().playing()
