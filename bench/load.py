@@ -3,14 +3,25 @@
     .venv/bin/python bench/load.py [--seconds 30] [--render-minutes 60]
 
 1. MIDI under load: 64 MIDI tracks (four to a channel), a note on every row of every track,
-   256-row patterns at 300 BPM (a row every 50 ms: 64 note-ons and 64 note-offs each), played
-   by `tracker play --midi-api jack` to a wall-clock receiver on a JACK dummy server (the
-   receiver of bench/midi_jitter.py: python-rtmidi stamps each message with jack_get_time()).
-   Every note-on should arrive at t0 + k·step, t0 the median offset of the first beat; printed:
-   received/expected, p50/p99/max of |error|, and how many are more than 2 ms off (the issue's
-   bound). The receiver's own resolution is one JACK period (32 frames, 0.67 ms).
+   256-row patterns at 300 BPM (a row every 50 ms: 64 note-ons and 64 note-offs each), to a
+   wall-clock receiver on a JACK dummy server (the receiver of bench/midi_jitter.py:
+   python-rtmidi stamps each message with jack_get_time()), one player after the other:
+   - ours: `tracker play SONG --midi-api jack --loop`;
+   - probed: the same player built the same way in a child that also keeps each message's
+     send time minus its due time, so the scheduler's own part of the error is known;
+   - naive: the loop people write first (mido messages through python-rtmidi, send a row,
+     sleep a step), for scale.
+   The k-th 64 note-ons are row k, due at t0 + k·step, t0 the median offset of the first beat;
+   printed: received/expected, p50/p99/p99.9/max of |error|, how many are more than 2 ms off
+   (the issue's bound), naive p99 / ours. The receiver's resolution is one JACK period (32
+   frames, 0.67 ms), and the dummy driver's cycles themselves run late at times on a shared VM.
 2. Memory over a long render: an hour of the demo's patterns rendered offline (blocks thrown
    away, no file), the process's resident memory sampled every rendered minute.
+3. The app under load: the same 64-track song open in the app (in a pseudo-terminal, MIDI to a
+   jack_midi_dump, audio to the JACK dummy server), and the time from a key to the screen
+   showing what it did (the octave in the transport bar, + and - in turn): stopped, then
+   while the pattern loops with the grid following the playhead (20 rows a second); and the
+   note-ons the dump received against those the song has in that time.
 
 Figures only: nothing here asserts on time. The machine is shared: compare runs made together.
 """
@@ -18,8 +29,12 @@ Figures only: nothing here asserts on time. The machine is shared: compare runs 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import resource
+import select
+import shlex
 import statistics
 import subprocess
 import sys
@@ -33,8 +48,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import pytest  # noqa: E402  (tests.jack reports a missing program with pytest.fail/skip)
 from midi_jitter import TRACKER, WallReceiver, percentile  # noqa: E402
+from ui import PtyApp  # noqa: E402
 
-from tests.jack import jack_server, wait_for  # noqa: E402
+from tests.jack import MidiDump, jack_server  # noqa: E402
 from tracker.model.serialize import load_song, save_song  # noqa: E402
 from tracker.model.song import NoteCell, Pattern, Song, Track, TrackKind  # noqa: E402
 from tracker.paths import demo_song  # noqa: E402
@@ -66,43 +82,112 @@ def dense_song(port: str) -> Song:
 
 def midi_under_load(seconds: float) -> None:
     print(f"1. MIDI under load: {TRACKS} tracks × {ROWS} rows at {BPM:g} BPM, {seconds:g} s")
+    results: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as name, jack_server(Path(name), PERIOD) as env:
         os.environ["JACK_DEFAULT_SERVER"] = env["JACK_DEFAULT_SERVER"]  # for rtmidi here
-        wall = WallReceiver("loadwall")
-        path = Path(name) / "load.song"
-        save_song(dense_song(wall.port), path)
-        command = [*TRACKER, "play", str(path), "--midi-api", "jack"]
-        command += ["--duration", f"{seconds + 0.5:g}", "--loop"]
-        player = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-        try:
-            # The player connects its port to the receiver itself (the song names it); wait
-            # for the first notes.
-            if not wait_for(lambda: bool(wall.received), 30):
-                print("   no MIDI received")
-                return
-            player.wait(timeout=seconds + 60)
-        finally:
-            if player.poll() is None:
-                player.kill()
-            time.sleep(0.3)
-            wall.close()
-        ons = [(t, d) for t, d in wall.received if d[0] & 0xF0 == 0x90 and d[2] > 0]
-    if not ons:
-        print("   no note-ons received")
-        return
-    first = ons[0][0]
-    rows = [round((t - first) / STEP) for t, _ in ons]
-    offsets = [t - k * STEP for (t, _), k in zip(ons, rows, strict=True)]
-    t0 = statistics.median(o for o, k in zip(offsets, rows, strict=True) if k < LINES_PER_BEAT)
-    errors = [abs(o - t0) * 1000 for o in offsets]
-    expected = round(seconds / STEP) * TRACKS
-    late = sum(e > BOUND_MS for e in errors)
+        tmp = Path(name)
+        late_file = tmp / "late.json"
+        for player in ("ours", "probed", "naive"):
+            wall = WallReceiver(f"wall{player}")
+            path = tmp / f"{player}.song"
+            save_song(dense_song(wall.port), path)
+            duration = f"{seconds + 0.5:g}"
+            command = {
+                "ours": [*TRACKER, "play", str(path), "--midi-api", "jack", "--duration",
+                         duration, "--loop"],
+                "probed": [sys.executable, str(REPO / "bench" / "midi_jitter.py"),
+                           "--probe-song", str(path), "--seconds", duration,
+                           "--late-file", str(late_file)],
+                "naive": [sys.executable, __file__, "--naive-to", wall.port, "--seconds",
+                          duration],
+            }[player]  # fmt: skip
+            try:
+                # Each player connects its port to the receiver itself.
+                subprocess.run(command, env=env, check=True, timeout=seconds + 60,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+            finally:
+                time.sleep(0.3)  # the last messages reach the receiver's queue
+                wall.close()
+            results[player] = [t for t, d in wall.received if d[0] & 0xF0 == 0x90 and d[2] > 0]
+            print(f"   {player}: {shlex.join(command)}")
+        late = [ns / 1e6 for ns in json.loads(late_file.read_text())]
+    expected = round((seconds + 0.5) / STEP) * TRACKS
+    naive_p99 = None
+    errors_of = {player: grid_errors(times) for player, times in results.items()}
+    if errors_of["naive"]:
+        naive_p99 = percentile(errors_of["naive"], 99)
+    for player, errors in errors_of.items():
+        if not errors:
+            print(f"   {player}: no note-ons received")
+            continue
+        ratio = f"; naive p99 / this p99 {naive_p99 / p99:.0f}x" if (
+            naive_p99 and player != "naive" and (p99 := percentile(errors, 99))
+        ) else ""  # fmt: skip
+        print(
+            f"   {player}: {len(errors)} of about {expected} note-ons;"
+            f" |error| p50 {percentile(errors, 50):.3f} ms, p99 {percentile(errors, 99):.3f} ms,"
+            f" p99.9 {percentile(errors, 99.9):.3f} ms, max {max(errors):.3f} ms;"
+            f" {sum(e > BOUND_MS for e in errors)} more than {BOUND_MS:g} ms off{ratio}"
+        )
     print(
-        f"   note-ons received {len(ons)} (about {expected} expected in {seconds:g} s);"
-        f" |error| p50 {percentile(errors, 50):.3f} ms, p99 {percentile(errors, 99):.3f} ms,"
-        f" max {max(errors):.3f} ms; {late} more than {BOUND_MS:g} ms off"
+        f"   probed, its sender's own lateness (send minus due) over {len(late)} messages:"
+        f" p50 {percentile(late, 50):.3f} ms, p99 {percentile(late, 99):.3f} ms,"
+        f" max {max(late):.3f} ms; {sum(x > BOUND_MS for x in late)} sent > {BOUND_MS:g} ms late"
     )
-    print(f"   player: {' '.join(command)}")
+
+
+def grid_errors(times: list[float]) -> list[float]:
+    """|error| in ms of each note-on against its row's due time t0 + k·step, t0 the median
+    offset of the first beat's notes. A row is the note-ons that came within half a step of
+    its first; its k is the last row's plus the steps between them, so a lost row leaves a gap
+    and a drifting player (the naive loop) is still judged row by row."""
+    rows = []
+    k, row_start = 0, None
+    for t in times:
+        if row_start is None:
+            row_start = t
+        elif t - row_start > STEP / 2:
+            k += max(1, round((t - row_start) / STEP))
+            row_start = t
+        rows.append(k)
+    offsets = [t - k * STEP for t, k in zip(times, rows, strict=True)]
+    first_beat = [o for o, k in zip(offsets, rows, strict=True) if k < LINES_PER_BEAT]
+    if not first_beat:
+        return []
+    t0 = statistics.median(first_beat)
+    return [abs(o - t0) * 1000 for o in offsets]
+
+
+def naive_loop(port: str, seconds: float) -> None:
+    """The loop people write first, for this song: send a row, sleep a step. Sleeps add up."""
+    import mido
+    import rtmidi
+
+    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="naive")
+    out.open_port(out.get_ports().index(port), "out")
+    time.sleep(0.5)
+    song = dense_song(port)
+    pattern = song.patterns[0]
+    sounding: list[tuple[int, int]] = []
+    for row in range(round(seconds / STEP)):
+        for channel, note in sounding:
+            out.send_message(mido.Message("note_off", channel=channel, note=note).bytes())
+        sounding = []
+        for t, track in enumerate(song.tracks):
+            cell = pattern.get(t, row % ROWS)
+            if cell is not None and cell.notes and cell.notes[0] is not None:
+                note = cell.notes[0].note
+                assert note is not None
+                sounding.append((track.channel - 1, note))
+                message = mido.Message("note_on", channel=track.channel - 1, note=note,
+                                       velocity=100)  # fmt: skip
+                out.send_message(message.bytes())
+        time.sleep(STEP)
+    for channel, note in sounding:
+        out.send_message(mido.Message("note_off", channel=channel, note=note).bytes())
+    time.sleep(0.2)
+    out.close_port()
+    out.delete()
 
 
 def memory_over_an_hour(minutes: float) -> None:
@@ -141,16 +226,88 @@ def memory_over_an_hour(minutes: float) -> None:
     )
 
 
+def pump(app: PtyApp, seconds: float) -> None:
+    """Read the app's output for `seconds` (an unread terminal would block it)."""
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        if select.select([app.fd], [], [], left)[0]:
+            os.read(app.fd, 65536)
+
+
+def octave_latencies(app: PtyApp, presses: int) -> list[float]:
+    """Seconds from writing + or - to the transport bar showing the octave it set."""
+    rng = random.Random(presses)
+    latencies = []
+    for i in range(presses):
+        key, shown = (b"=", b"Oct 5") if i % 2 == 0 else (b"-", b"Oct 4")
+        app.output.clear()
+        sent = time.perf_counter()
+        os.write(app.fd, key)
+        app.started = sent
+        latencies.append(app.read_until(shown, timeout=10))
+        # A player's pace, not a key-repeat burst; random, so that the keys fall at every
+        # point of the app's own timers.
+        pump(app, rng.uniform(0.03, 0.13))
+    return latencies
+
+
+def app_under_load(presses: int, seconds: float) -> None:
+    print(f"3. The app with the load song: key → screen, {presses} presses each")
+    with tempfile.TemporaryDirectory() as name, jack_server(Path(name), 512) as env:
+        os.environ["JACK_DEFAULT_SERVER"] = env["JACK_DEFAULT_SERVER"]  # for the app
+        dump = MidiDump(env, Path(name), "appdump")
+        path = Path(name) / "load.song"
+        save_song(dense_song(dump.port), path)
+        app = PtyApp(path)
+        try:
+            app.read_until(b"JACK", timeout=60)  # the transport bar: the audio output is open
+            pump(app, 1.0)
+            stopped = octave_latencies(app, presses)
+            os.write(app.fd, b"\x1b[17~")  # F6: loop the pattern
+            pump(app, 1.0)
+            before = len([m for m in dump.messages() if m.is_note_on])
+            started = time.perf_counter()
+            playing = octave_latencies(app, presses)
+            while time.perf_counter() - started < seconds:
+                os.write(app.fd, b"\x1b[B" if int(time.perf_counter() * 4) % 2 else b"\x1b[A")
+                pump(app, 0.05)
+            elapsed = time.perf_counter() - started
+            after = len([m for m in dump.messages() if m.is_note_on])
+        finally:
+            app.close()
+            dump.close()
+    for label, values in (("stopped", stopped), ("playing", playing)):
+        ms = [v * 1000 for v in values]
+        print(
+            f"   {label}: p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms,"
+            f" max {max(ms):.1f} ms"
+        )
+    expected = elapsed / STEP * TRACKS
+    print(
+        f"   note-ons at the dump while keys were pressed: {after - before} in {elapsed:.1f} s"
+        f" (the song has {expected:.0f})"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="MIDI run length")
     parser.add_argument("--render-minutes", type=float, default=60.0)
+    parser.add_argument("--keys", type=int, default=100, help="presses for part 3")
+    parser.add_argument("--naive-to", metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.naive_to:  # the child that runs the naive loop
+        naive_loop(args.naive_to, args.seconds)
+        return 0
     try:
         midi_under_load(args.seconds)
     except (pytest.fail.Exception, pytest.skip.Exception) as exc:
         print(f"1. skipped: {exc}")
     memory_over_an_hour(args.render_minutes)
+    try:
+        app_under_load(args.keys, args.seconds)
+    except (pytest.fail.Exception, pytest.skip.Exception) as exc:
+        print(f"3. skipped: {exc}")
     print(f"made by: python bench/load.py {' '.join(sys.argv[1:])}".rstrip())
     return 0
 
