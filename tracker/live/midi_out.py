@@ -12,10 +12,8 @@ port or panic key can end them (messages.panic_bytes).
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
-import os
 import threading
 import time
 from collections import Counter, deque
@@ -32,10 +30,6 @@ from tracker.model.song import Song, TrackKind
 SPIN_NS = 1_000_000  # the last part of every wait is a busy wait
 POLL_NS = 4_000_000  # new work arrives ≥ 80 ms ahead, so looking every 4 ms is plenty
 WATCH_SECONDS = 0.5  # how often lost ports are looked for
-# Real-time priority for the sender thread where the system grants it (root, or a user with an
-# rtprio limit, as audio users have): below JACK's own threads (10 and up), above everything
-# else, so a busy machine's ordinary threads cannot hold up a note that is due.
-SENDER_PRIORITY = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +184,6 @@ class MidiOut:
     # -- the sender thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        _prefer_realtime(SENDER_PRIORITY)
         heap = self._heap
         while not self._halt.is_set():
             self._take_work()
@@ -335,13 +328,6 @@ class MidiOut:
             if port.port is not None:
                 port.port.close()
                 port.port = None
-
-
-def _prefer_realtime(priority: int) -> None:
-    """SCHED_FIFO for the calling thread (Linux applies it to the thread), or nothing when the
-    system says no: timing is then as good as the ordinary scheduler makes it."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
 
 
 def _wait_until(target_ns: int, halt: threading.Event) -> None:
