@@ -192,8 +192,8 @@ def test_a_dense_pattern_is_read_a_row_at_a_time() -> None:
 
 def test_note_offs_at_one_tick_keep_their_order_across_tracks_and_patterns() -> None:
     """Note lengths (L) end notes apart from the rows: those due at one tick come out by the
-    pattern their column was first used in, then track, then first use (the order reading a
-    pattern track by track gave, so renders of existing songs stay identical)."""
+    pattern their column was first used in, then track, then first use (as reading whole
+    patterns track by track gave them, here)."""
     length = EffectCell("L", 24.0)
     first, second = Pattern(2), Pattern(2)
     first.set_note(1, 0, 1, note("E-4"))
@@ -212,3 +212,13 @@ def test_note_offs_at_one_tick_keep_their_order_across_tracks_and_patterns() -> 
     )
     offs = [(e.tick, e.track, e.pitch) for e in sequence(song) if isinstance(e, NoteOff)]
     assert offs == [(24, 1, 62), (24, 1, 64), (48, 0, 60), (72, 1, 69), (72, 0, 67)]
+
+
+def test_a_swing_under_half_still_gives_events_in_time_order() -> None:
+    """Odd rows then start before their unswung place; nothing comes out of order."""
+    cells = {row: note("C-4") for row in range(8)}
+    cells[2] = note("E-4", delay=20)  # late in its row: after where row 3 now starts
+    song = one_track_song(cells, rows=8)
+    song.swing = 40.0  # odd rows 5 ticks early
+    ticks = [event.tick for event in sequence(song)]
+    assert 2 * 24 + 20 > 3 * 24 - 5 and ticks == sorted(ticks) and len(ticks) == 1 + 8 + 8

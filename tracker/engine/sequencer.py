@@ -84,7 +84,8 @@ class _Sequencer:
     def __init__(self, song: Song) -> None:
         self.song = song
         # Kept in the order note-offs due at one tick come out in: by the pattern a column was
-        # first used in, then track, then first use (as when patterns were read track by track).
+        # first used in, then track, then first use (mostly as when patterns were read whole,
+        # track by track; see `sequence` for where it differs).
         self.columns: dict[tuple[int, int], _Column] = {}
         self._column_keys: dict[tuple[int, int], tuple[int, int, int]] = {}
         self.patterns_begun = 0
@@ -271,9 +272,12 @@ def sequence(
         seq.patterns_begun += 1
         # Row by row: a row's events stay inside it, so once the rows before one are
         # generated, nothing later can land before its start and every earlier event is final.
-        # Yielding those first keeps the work per row small however dense the pattern.
+        # Yielding those first keeps the work per row small however dense the pattern. (Where
+        # note lengths end notes of two columns at one tick, those note-offs can come in
+        # another order than reading whole patterns gave: same tick, same events.)
         for track_rows in _rows_in_time(song, pattern_id, start):
-            yield from seq.final_before(track_rows[0][0].end - song.ticks_per_line)
+            row = track_rows[0][0]  # (a swing under 50 % starts odd rows early)
+            yield from seq.final_before(min(row.end - song.ticks_per_line, row.tick))
             for row, data in track_rows:
                 seq.track_row(row, data)
         start += length
