@@ -7,9 +7,12 @@ or the new count and never frames the other side has not finished with. The data
 before `written` moves, and read before `read` moves.
 
 A starved read plays silence and the timeline goes on: the frames it could not play are owed,
-and dropped as they arrive, so what is heard after a stall is where the song is by then (as a
-DAW's transport runs on through an x-run) and MIDI, timed by the consumer's position, keeps
-its place instead of every later note moving by the stall.
+and paid back by dropping frames the engine has rendered beyond what the read needs, so the
+sound catches up with where the song is (as a DAW's transport runs on through an x-run) and
+MIDI, timed by the consumer's position, keeps its place instead of every later note moving by
+the stall. Only surplus frames pay: a read never goes silent to pay a debt, so an engine that
+only just keeps up (or falls behind) still plays, and its debt is forgiven (the consumer's
+clock starting over) once it is past what is worth catching up.
 """
 
 from __future__ import annotations
@@ -51,11 +54,12 @@ class FrameRing:
         self.owed = 0
         return True
 
-    def _pay(self) -> None:
+    def _pay(self, frames: int) -> None:
+        """Drop owed frames, but only those beyond the `frames` about to be read."""
         if self.owed:
-            dropped = min(self.owed, self.written - self.read)
-            self.read += dropped
+            dropped = min(self.owed, max(self.written - self.read - frames, 0))
             self.owed -= dropped
+            self.read += dropped
 
     def space(self) -> int:
         return self.capacity - (self.written - self.read)
@@ -77,8 +81,8 @@ class FrameRing:
 
         Real-time safe: numpy copies into memory that already exists, no locks, no logging.
         """
-        self._pay()
         frames = len(out)
+        self._pay(frames)
         ready = min(frames, self.written - self.read)
         start = self.read % self.capacity
         first = min(ready, self.capacity - start)
@@ -93,7 +97,7 @@ class FrameRing:
 
     def skip(self, frames: int) -> bool:
         """Consume frames without copying them (a sink with no device). False when starved."""
-        self._pay()
+        self._pay(frames)
         ready = min(frames, self.written - self.read)
         self.read += ready
         self.owed += frames - ready

@@ -48,12 +48,10 @@ def consume(
     """An output's turn: say when the timeline's next frame is heard, then take `frames` from
     the ring (into `out`, or dropped when there is none). False when the ring was starved.
     Real-time safe: it runs in the audio callback."""
-    clock.report(ring.position, heard_ns)
-    if ring.skip(frames) if out is None else ring.read_into(out):
-        return True
     if ring.forgive_beyond(round(clock.rate * MAX_OWED_SECONDS)):
-        clock.reset()
-    return False
+        clock.reset()  # the timeline moved back: the old line is wrong from here on
+    clock.report(ring.position, heard_ns)  # (so the clock is never left without a line)
+    return ring.skip(frames) if out is None else ring.read_into(out)
 
 
 class ClockSink:
@@ -93,6 +91,7 @@ class ClockSink:
             elif delay < -500_000_000:
                 # suspended for a while: carry on from now, don't burst
                 started, periods = time.perf_counter_ns(), 0
+                due = started
                 self.clock.reset()
             if not consume(ring, self.clock, due, self.block):
                 self._starved += 1
