@@ -531,6 +531,9 @@ def test_opening_a_song_removes_only_the_temporary_files_of_dead_writers(tmp_pat
             f".tune.song.{alive.pid}.abc_1234.tmp": True,  # saving right now: kept
             f".tune.song.{os.getpid()}.abc_1234.tmp": True,  # this process's own
             ".tune.song.abc_1234.tmp": True,  # no process id: not known to be stale
+            ".tune.song.\u00b2.abc_1234.tmp": True,  # a digit to str.isdigit, not to int()
+            f".tune.song.{10**20}.abc_1234.tmp": True,  # no such process id
+            ".tune.song.4194305.notes.tmp": True,  # past Linux's highest process id
             f".other.song.{dead_pid}.abc_1234.tmp": True,  # another song's
             "tune.song.tmp": True,  # not hidden: the user's
         }

@@ -20,6 +20,7 @@ from tracker.model.errors import TrackerError
 
 TMP_NAME_BYTES = 200  # of the target's name, in the temporary file's
 TMP_SUFFIX = ".tmp"
+PID_MAX = 4_194_304  # Linux's highest process id (pid_max's ceiling)
 
 
 @contextlib.contextmanager
@@ -60,7 +61,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 def remove_stale_temps(target: str | Path) -> list[Path]:
     """Remove the temporary files that writers of `target` (or of files named after it, as
     `<song>.recovery` is) left when they were killed: those whose process is gone. Returns
-    what it removed; a file it cannot remove stays (it only takes space)."""
+    what it removed; a file it cannot remove stays (it only takes space).
+
+    A process id says nothing across machines or PID namespaces: a song saved at the same
+    moment by another machine over a shared folder, or from a container, could lose its
+    save's temporary file (the save then fails in one line; nothing else is lost)."""
     target = Path(target)
     stem = os.fsencode(target.name)[:TMP_NAME_BYTES].decode("utf-8", "ignore")
     removed = []
@@ -77,16 +82,17 @@ def _writer_is_gone(name: str) -> bool:
     """Whether the name is `….<pid>.<random>.tmp` and no process `pid` runs (another's is
     left alone: it may be saving right now)."""
     parts = name[: -len(TMP_SUFFIX)].split(".")
-    if len(parts) < 4 or not parts[-2].isdigit():
+    field = parts[-2] if len(parts) >= 4 else ""
+    if not (field.isascii() and field.isdigit()) or not 0 < int(field) <= PID_MAX:
         return False  # not one of ours (or from before names held the process id)
-    pid = int(parts[-2])
-    if pid == os.getpid() or pid <= 0:
+    pid = int(field)
+    if pid == os.getpid() or os.name != "posix":  # (on Windows os.kill would end it)
         return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except OSError:
+    except (OSError, OverflowError):
         return False  # it exists, owned by someone else
     return False
 
