@@ -109,7 +109,7 @@ def midi_under_load(seconds: float) -> None:
             finally:
                 time.sleep(0.3)  # the last messages reach the receiver's queue
                 wall.close()
-            results[player] = [t for t, d in wall.received if d[0] & 0xF0 == 0x90 and d[2] > 0]
+            results[player] = note_on_times(wall)
             print(f"   {player}: {shlex.join(command)}")
         late = [ns / 1e6 for ns in json.loads(late_file.read_text())]
     expected = round((seconds + 0.5) / STEP) * TRACKS
@@ -236,10 +236,11 @@ def pump(app: PtyApp, seconds: float) -> None:
 
 
 def octave_latencies(app: PtyApp, presses: int) -> list[float]:
-    """Seconds from writing + or - to the transport bar showing the octave it set."""
+    """Seconds from writing + or - to the transport bar showing the octave it set, in pairs
+    (an odd count is made even) so that the octave ends where it began, at 4."""
     rng = random.Random(presses)
     latencies = []
-    for i in range(presses):
+    for i in range(presses + presses % 2):
         key, shown = (b"=", b"Oct 5") if i % 2 == 0 else (b"-", b"Oct 4")
         app.output.clear()
         sent = time.perf_counter()
@@ -252,8 +253,9 @@ def octave_latencies(app: PtyApp, presses: int) -> list[float]:
     return latencies
 
 
-def note_ons(wall: WallReceiver) -> int:
-    return sum(1 for _, d in list(wall.received) if d[0] & 0xF0 == 0x90 and d[2] > 0)
+def note_on_times(wall: WallReceiver) -> list[float]:
+    """When each note-on the receiver has so far arrived (a copy: it is still receiving)."""
+    return [t for t, d in list(wall.received) if d[0] & 0xF0 == 0x90 and d[2] > 0]
 
 
 def app_under_load(presses: int, seconds: float) -> None:
@@ -270,14 +272,14 @@ def app_under_load(presses: int, seconds: float) -> None:
             stopped = octave_latencies(app, presses)
             os.write(app.fd, b"\x1b[17~")  # F6: loop the pattern
             pump(app, 1.0)
-            before = note_ons(wall)
+            before = len(note_on_times(wall))
             started = time.perf_counter()
             playing = octave_latencies(app, presses)
             while time.perf_counter() - started < seconds:
                 os.write(app.fd, b"\x1b[B" if int(time.perf_counter() * 4) % 2 else b"\x1b[A")
                 pump(app, 0.05)
             elapsed = time.perf_counter() - started
-            after = note_ons(wall)
+            after = len(note_on_times(wall))
         finally:
             app.close()
             wall.close()
