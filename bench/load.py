@@ -15,6 +15,10 @@
    printed: received/expected, p50/p99/p99.9/max of |error|, how many are more than 2 ms off
    (the issue's bound), naive p99 / ours. The receiver's resolution is one JACK period (32
    frames, 0.67 ms), and the dummy driver's cycles themselves run late at times on a shared VM.
+   Beside each player, bench/stalls.py watches every CPU with a FIFO-99 thread waking each
+   millisecond: the rows that came late are counted with how many of them fell while a CPU
+   was taken from even that thread (the host's doing, which no player can time through), and
+   how often the rows that came in time met one too (chance).
 2. Memory over a long render: an hour of the demo's patterns rendered offline (blocks thrown
    away, no file), the process's resident memory sampled every rendered minute.
 3. The app under load: the same 64-track song open in the app (in a pseudo-terminal, MIDI to
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import resource
@@ -49,6 +54,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import pytest  # noqa: E402  (tests.jack reports a missing program with pytest.fail/skip)
 from midi_jitter import TRACKER, WallReceiver, percentile  # noqa: E402
+from stalls import Watch, watching  # noqa: E402
 from ui import PtyApp  # noqa: E402
 
 from tests.jack import jack_server  # noqa: E402
@@ -84,6 +90,8 @@ def dense_song(port: str) -> Song:
 def midi_under_load(seconds: float) -> None:
     print(f"1. MIDI under load: {TRACKS} tracks × {ROWS} rows at {BPM:g} BPM, {seconds:g} s")
     results: dict[str, list[float]] = {}
+    first_at: dict[str, float] = {}
+    watches: dict[str, Watch] = {}
     with tempfile.TemporaryDirectory() as name, jack_server(Path(name), PERIOD) as env:
         os.environ["JACK_DEFAULT_SERVER"] = env["JACK_DEFAULT_SERVER"]  # for rtmidi here
         tmp = Path(name)
@@ -103,13 +111,15 @@ def midi_under_load(seconds: float) -> None:
                           duration],
             }[player]  # fmt: skip
             try:
-                # Each player connects its port to the receiver itself.
-                subprocess.run(command, env=env, check=True, timeout=seconds + 60,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+                with watching(seconds + 60) as watches[player]:
+                    # Each player connects its port to the receiver itself.
+                    subprocess.run(command, env=env, check=True, timeout=seconds + 60,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
             finally:
                 time.sleep(0.3)  # the last messages reach the receiver's queue
                 wall.close()
             results[player] = note_on_times(wall)
+            first_at[player] = wall.first_at
             print(f"   {player}: {shlex.join(command)}")
         late = [ns / 1e6 for ns in json.loads(late_file.read_text())]
     expected = round((seconds + 0.5) / STEP) * TRACKS
@@ -130,6 +140,9 @@ def midi_under_load(seconds: float) -> None:
             f" p99.9 {percentile(errors, 99.9):.3f} ms, max {max(errors):.3f} ms;"
             f" {sum(e > BOUND_MS for e in errors)} more than {BOUND_MS:g} ms off{ratio}"
         )
+        if player != "naive":  # every naive row is late
+            print(f"      {late_rows(results[player], first_at[player], watches[player])};"
+                  f" the machine meanwhile: {watches[player].summary()}")  # fmt: skip
     print(
         f"   probed, its sender's own lateness (send minus due) over {len(late)} messages:"
         f" p50 {percentile(late, 50):.3f} ms, p99 {percentile(late, 99):.3f} ms,"
@@ -137,11 +150,11 @@ def midi_under_load(seconds: float) -> None:
     )
 
 
-def grid_errors(times: list[float]) -> list[float]:
-    """|error| in ms of each note-on against its row's due time t0 + k·step, t0 the median
-    offset of the first beat's notes. A row is the note-ons that came within half a step of
-    its first; its k is the last row's plus the steps between them, so a lost row leaves a gap
-    and a drifting player (the naive loop) is still judged row by row."""
+def grid_rows(times: list[float]) -> tuple[float, list[int]]:
+    """Each note-on's row k, and t0: row k is due at t0 + k·step, t0 the median offset of the
+    first beat's notes. A row is the note-ons that came within half a step of its first; its
+    k is the last row's plus the steps between them, so a lost row leaves a gap and a drifting
+    player (the naive loop) is still judged row by row."""
     rows = []
     k, row_start = 0, None
     for t in times:
@@ -151,12 +164,42 @@ def grid_errors(times: list[float]) -> list[float]:
             k += max(1, round((t - row_start) / STEP))
             row_start = t
         rows.append(k)
-    offsets = [t - k * STEP for t, k in zip(times, rows, strict=True)]
-    first_beat = [o for o, k in zip(offsets, rows, strict=True) if k < LINES_PER_BEAT]
-    if not first_beat:
+    first_beat = [t - k * STEP for t, k in zip(times, rows, strict=True) if k < LINES_PER_BEAT]
+    return (statistics.median(first_beat) if first_beat else math.nan), rows
+
+
+def grid_errors(times: list[float]) -> list[float]:
+    """|error| in ms of each note-on against its row's due time."""
+    t0, rows = grid_rows(times)
+    if math.isnan(t0):
         return []
-    t0 = statistics.median(first_beat)
-    return [abs(o - t0) * 1000 for o in offsets]
+    return [abs(t - t0 - k * STEP) * 1000 for t, k in zip(times, rows, strict=True)]
+
+
+def late_rows(times: list[float], first_at: float, watch: Watch) -> str:
+    """Which rows had a note-on more than BOUND_MS off, and how many of them the stall monitor
+    saw a CPU taken in (from 1 ms before the row was due to its last note's arrival); beside
+    it, the same count for the rows in time, which says how often that happens by chance."""
+    t0, rows = grid_rows(times)
+    if math.isnan(t0) or not math.isfinite(first_at):
+        return "no rows"
+    spans: dict[int, tuple[float, float, bool]] = {}  # row → due, last arrival, late
+    for t, k in zip(times, rows, strict=True):
+        due = t0 + k * STEP
+        _, last, late = spans.get(k, (due, t, False))
+        spans[k] = (due, max(last, t), late or abs(t - due) * 1000 > BOUND_MS)
+
+    def stalled(due: float, last: float) -> bool:
+        start, end = (first_at + due) * 1e9 - 1e6, (first_at + max(last, due)) * 1e9
+        return bool(watch.during(int(start), int(end)))
+
+    late = [stalled(due, last) for due, last, is_late in spans.values() if is_late]
+    in_time = [stalled(due, last) for due, last, is_late in spans.values() if not is_late]
+    chance = f"{100 * sum(in_time) / len(in_time):.1f} %" if in_time else "-"
+    return (
+        f"{len(late)} of {len(spans)} rows late, {sum(late)} of them while a CPU was taken"
+        f" (rows in time with a CPU taken then: {chance})"
+    )
 
 
 def naive_loop(port: str, seconds: float) -> None:

@@ -126,6 +126,9 @@ class WallReceiver:
         self.midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=name, queue_size_limit=1 << 15)
         self.midi_in.open_virtual_port("input")
         self.received: list[tuple[float, bytes]] = []  # seconds since the first, bytes
+        # perf_counter() at the first message: each message is drained after it was stamped,
+        # so the smallest drain time minus stamp is that instant, a cycle or less too late.
+        self.first_at = float("inf")
         self._halt = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
@@ -140,6 +143,7 @@ class WallReceiver:
             data, delta = got
             elapsed += delta
             self.received.append((elapsed, bytes(data)))
+            self.first_at = min(self.first_at, time.perf_counter() - elapsed)
 
     def sources(self) -> list[str]:
         """Every MIDI output port on the server."""

@@ -1,0 +1,159 @@
+"""The machine's own floor: how long a CPU can be taken from the highest-priority thread.
+
+    .venv/bin/python bench/stalls.py [--seconds 30]
+
+One child per CPU, pinned to it, at the highest SCHED_FIFO priority the system allows (normal
+priority if none is allowed: then it says so), wakes every millisecond on absolute targets
+and keeps each wake-up that came more than 0.5 ms late, with when it was due. Nothing in the
+guest runs before a FIFO-99 thread but interrupts (microseconds), so a wake-up milliseconds
+late means the CPU itself was gone: on a virtual machine, the host running something else
+("steal"). No player of any kind can keep time through such a stall, so bench/load.py runs
+this monitor beside each player and tells which late rows fell in one.
+
+Sleeping, it costs ~1,000 short wake-ups a second per CPU, not a core (a spinner would take
+a whole CPU away from the load it watches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+TICK_NS = 1_000_000
+KEPT_NS = 500_000  # a wake-up later than this is kept
+# RT throttling (sched_rt_runtime_us) never touches a thread that sleeps 99.9 % of the time.
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    cpu: int
+    due_ns: int  # perf_counter_ns (CLOCK_MONOTONIC, the same in every process)
+    late_ns: int
+
+    @property
+    def end_ns(self) -> int:
+        return self.due_ns + self.late_ns
+
+
+def watch_cpu(cpu: int, seconds: float, out: Path) -> None:
+    """The child: pinned, at the top real-time priority it may take, waking every TICK_NS."""
+    os.sched_setaffinity(0, {cpu})
+    policy = "FIFO"
+    try:
+        top = os.sched_get_priority_max(os.SCHED_FIFO)
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(top))
+        policy = f"FIFO {top}"
+    except PermissionError:
+        policy = "normal (no real-time priority allowed)"
+    halt = False
+
+    def stop(*_: object) -> None:
+        nonlocal halt
+        halt = True
+
+    signal.signal(signal.SIGTERM, stop)
+    stalls: list[tuple[int, int]] = []
+    start = time.perf_counter_ns()
+    end = start + int(seconds * 1e9)
+    due = start
+    while not halt and due < end:
+        due += TICK_NS
+        wait = due - time.perf_counter_ns()
+        if wait > 0:
+            time.sleep(wait / 1e9)
+        late = time.perf_counter_ns() - due
+        if late > KEPT_NS:
+            stalls.append((due, late))
+            due += late - late % TICK_NS  # go on from now: one stall is one entry
+    out.write_text(json.dumps({"cpu": cpu, "policy": policy, "stalls": stalls,
+                               "from": start, "to": time.perf_counter_ns()}))  # fmt: skip
+
+
+@dataclass
+class Watch:
+    """What the monitor saw: stalls on every CPU, and the priority it got."""
+
+    stalls: list[Stall]
+    policy: str
+    seconds: float
+
+    def during(self, start_ns: int, end_ns: int, over_ns: int = TICK_NS) -> list[Stall]:
+        """Stalls longer than `over_ns` that overlap [start_ns, end_ns]. A stall began after
+        the tick before it (that one woke in time) and ended when its wake-up came."""
+        return [
+            s for s in self.stalls
+            if s.late_ns > over_ns and s.due_ns - TICK_NS <= end_ns and s.end_ns >= start_ns
+        ]  # fmt: skip
+
+    def summary(self) -> str:
+        def count(ms: float) -> int:
+            return sum(s.late_ns > ms * 1e6 for s in self.stalls)
+
+        worst = max((s.late_ns for s in self.stalls), default=0) / 1e6
+        per_minute = 60 / self.seconds if self.seconds else 0.0
+        return (
+            f"CPUs taken > 1 ms: {count(1)} times ({count(1) * per_minute:.0f} a minute),"
+            f" > 2 ms: {count(2)}, longest {worst:.2f} ms (watchers at {self.policy})"
+        )
+
+
+@contextmanager
+def watching(seconds_at_most: float) -> Iterator[Watch]:
+    """Watch every CPU this process may use until the block ends; the Watch fills in then."""
+    cpus = sorted(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory() as name:
+        outs = [Path(name) / f"cpu{cpu}.json" for cpu in cpus]
+        command = [sys.executable, __file__, "--seconds", str(seconds_at_most)]
+        children = [
+            subprocess.Popen([*command, "--cpu", str(cpu), "--out", str(out)])
+            for cpu, out in zip(cpus, outs, strict=True)
+        ]
+        watch = Watch([], "", 0.0)
+        time.sleep(0.2)  # the children are up and sleeping
+        try:
+            yield watch
+        finally:
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            for child in children:
+                child.wait(timeout=10)
+        results = [json.loads(out.read_text()) for out in outs if out.exists()]
+    watch.stalls = sorted(
+        (Stall(r["cpu"], due, late) for r in results for due, late in r["stalls"]),
+        key=lambda s: s.due_ns,
+    )
+    watch.policy = ", ".join(sorted({r["policy"] for r in results}))
+    watch.seconds = min(((r["to"] - r["from"]) / 1e9 for r in results), default=0.0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)  # the child
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.cpu is not None:
+        watch_cpu(args.cpu, args.seconds, args.out)
+        return 0
+    with watching(args.seconds + 5) as watch:
+        time.sleep(args.seconds)
+    print(f"idle machine, {args.seconds:g} s: {watch.summary()}")
+    for stall in watch.stalls:
+        if stall.late_ns > TICK_NS:
+            print(f"   cpu{stall.cpu}: {stall.late_ns / 1e6:.2f} ms")
+    print(f"made by: python bench/stalls.py {' '.join(sys.argv[1:])}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
