@@ -28,6 +28,10 @@
    note-ons received against those the song has in that time. (Not jack_midi_dump: at 2,560
    messages a second it drops about one in 64 itself.)
 
+4. Memory while playing: `tracker play --loop` of the load song for --play-minutes (full
+   garbage collections are suspended while it plays, so cyclic garbage would pile up here),
+   its resident memory read from /proc every 10 s.
+
 Figures only: nothing here asserts on time. The machine is shared: compare runs made together.
 """
 
@@ -270,6 +274,54 @@ def memory_over_an_hour(minutes: float) -> None:
     )
 
 
+def memory_while_playing(minutes: float) -> None:
+    """`tracker play --loop` of the load song for `minutes`, full garbage collections suspended
+    as they are while it plays: its resident memory every 10 s, read from /proc."""
+    print(f"4. Memory of `tracker play` over {minutes:g} minutes of the load song, looped")
+    seconds = minutes * 60
+    with tempfile.TemporaryDirectory() as name, jack_server(Path(name), 256) as env:
+        os.environ["JACK_DEFAULT_SERVER"] = env["JACK_DEFAULT_SERVER"]
+        wall = WallReceiver("memwall")
+        path = Path(name) / "load.song"
+        save_song(dense_song(wall.port), path)
+        command = [*TRACKER, "play", str(path), "--midi-api", "jack", "--loop", "--duration",
+                   f"{seconds:g}"]  # fmt: skip
+        player = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        samples: list[tuple[float, float]] = []  # seconds, MiB
+        received = 0
+        started = time.perf_counter()
+        try:
+            while player.poll() is None:
+                elapsed = time.perf_counter() - started
+                if elapsed >= (len(samples) + 1) * 10:
+                    samples.append((elapsed, resident_mib(player.pid)))
+                    received = len(note_on_times(wall))
+                    wall.received.clear()  # the bench's memory, not the player's
+                time.sleep(0.5)
+        finally:
+            player.wait(timeout=30)
+            wall.close()
+    samples = [(t, mib) for t, mib in samples if not math.isnan(mib)]
+    print(f"   {shlex.join(command)}")
+    shown = [f"{t / 60:.1f}:{mib:.0f}" for t, mib in samples[:: max(1, len(samples) // 12)]]
+    print("   resident MiB by minute: " + "  ".join(shown))
+    settled = next(((t, mib) for t, mib in samples if t >= 30), samples[-1])
+    print(
+        f"   at {settled[0]:.0f} s {settled[1]:.0f} MiB, at {samples[-1][0]:.0f} s"
+        f" {samples[-1][1]:.0f} MiB: {samples[-1][1] - settled[1]:+.1f} MiB;"
+        f" note-ons in the last 10 s at the receiver: {received}"
+    )
+
+
+def resident_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return math.nan
+    kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")), "")
+    return int(kib) / 1024 if kib else math.nan
+
+
 def pump(app: PtyApp, seconds: float) -> None:
     """Read the app's output for `seconds` (an unread terminal would block it)."""
     deadline = time.perf_counter() + seconds
@@ -344,7 +396,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="MIDI run length")
     parser.add_argument("--render-minutes", type=float, default=60.0)
     parser.add_argument("--keys", type=int, default=100, help="presses for part 3")
-    parser.add_argument("--parts", default="123", help="which parts to run, e.g. 13")
+    parser.add_argument("--play-minutes", type=float, default=10.0, help="part 4's length")
+    parser.add_argument("--parts", default="1234", help="which parts to run, e.g. 13")
     parser.add_argument("--naive-to", metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_to:  # the child that runs the naive loop
@@ -362,6 +415,11 @@ def main() -> int:
             app_under_load(args.keys, args.seconds)
         except (pytest.fail.Exception, pytest.skip.Exception) as exc:
             print(f"3. skipped: {exc}")
+    if "4" in args.parts:
+        try:
+            memory_while_playing(args.play_minutes)
+        except (pytest.fail.Exception, pytest.skip.Exception) as exc:
+            print(f"4. skipped: {exc}")
     print(f"made by: python bench/load.py {' '.join(sys.argv[1:])}".rstrip())
     return 0
 

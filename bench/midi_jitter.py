@@ -62,6 +62,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -351,29 +352,21 @@ def play_probed(env: dict[str, str], tmp: Path, seconds: float, to: Listeners) -
 
 
 def probed_player(song_path: Path, seconds: float, late_file: Path) -> None:
-    """`tracker play SONG --midi-api jack --loop` as tracker.commands.play builds it, with the
-    sender's lateness kept."""
-    from tracker.audio.sinks import ClockSink
-    from tracker.commands.play import BLOCK, RATE, STOP_SECONDS
-    from tracker.live import collector
-    from tracker.live.midi_out import MidiSetup, song_routes
-    from tracker.live.transport import Transport
-    from tracker.model.serialize import load_song
+    """`tracker play SONG --midi-api jack --loop`, run by its own entry point in this process,
+    with the sender's lateness kept: the one change is MidiOut.late_ns set as it is made."""
+    from tracker.cli import main
+    from tracker.live.midi_out import MidiOut
 
-    song = load_song(song_path)
-    setup = MidiSetup("jack", song_routes(song))
-    output = ClockSink(RATE, BLOCK, "MIDI only")
-    transport = Transport(song, rate=RATE, block=BLOCK, output=output, midi=setup)
-    try:
-        assert transport.midi is not None
-        transport.midi.late_ns = late = []
-        collector.suspend_until_exit()
-        transport.play(loop_song=True)
-        time.sleep(seconds + SPARE)
-        transport.stop()
-        time.sleep(STOP_SECONDS)
-    finally:
-        transport.close()
+    late: list[int] = []
+    made = MidiOut.__init__
+
+    def keeping_lateness(self: MidiOut, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        self.late_ns = late
+
+    MidiOut.__init__ = keeping_lateness  # type: ignore[method-assign]
+    duration = f"{seconds + SPARE:g}"
+    main(["play", str(song_path), "--midi-api", "jack", "--loop", "--duration", duration])
     late_file.write_text(json.dumps(late))
 
 
