@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import soundfile
 
 from tests.builders import note, one_track_song
 from tests.conftest import REPO
@@ -546,6 +547,41 @@ def test_opening_a_song_removes_only_the_temporary_files_of_dead_writers(tmp_pat
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_a_render_killed_mid_write_leaves_a_temporary_file_the_next_render_removes(
+    tmp_path,
+) -> None:
+    """`tracker render` is killed (SIGKILL) while it streams the WAV into its temporary file:
+    the output is not there, the partial temporary file is. Rendering the same file again
+    removes it (a killed render of an hour in float WAV leaves gigabytes) and writes the WAV.
+    Another process's temporary file of that WAV, alive, is left alone."""
+    song = tmp_path / "tune.song"
+    save_song(demo("take"), song)
+    wav = tmp_path / "tune.wav"
+    render = [sys.executable, "-m", "tracker", "render", str(song), "-o", str(wav), "--bits", "32f"]
+    child = subprocess.Popen(render, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size > 0 for p in leftovers(tmp_path)):
+        assert child.poll() is None, "the render ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    stale = leftovers(tmp_path)
+    assert len(stale) == 1 and stale[0].name.startswith(f".tune.wav.{child.pid}.")
+    assert not wav.exists()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / f".tune.wav.{alive.pid}.abcd1234.tmp"
+        busy.write_bytes(b"being written")
+        subprocess.run(render, check=True, capture_output=True)
+        assert leftovers(tmp_path) == [busy]
+    finally:
+        alive.kill()
+        alive.wait()
+    info = soundfile.info(str(wav))
+    assert info.frames > 30 * info.samplerate  # the whole demo, not the killed part
 
 
 # --- in the app: a save that fails says so, and loses nothing ----------------------------------

@@ -2,8 +2,9 @@
 
 A reader (or a crash) sees either the old file or the new one, never half of either. A process
 killed mid-write (SIGKILL, power loss) leaves its hidden temporary file behind; the name holds
-the writer's process id, so the next opening of the song can tell a dead writer's leftovers
-from a live writer's work and remove only those.
+the writer's process id, so the next write of the same file (and the next opening of a song)
+can tell a dead writer's leftovers from a live writer's work and remove only those. A killed
+render can leave gigabytes: they go when that WAV is written again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     # it so that a name near the 255-byte limit (80 CJK characters are 240) can still be saved.
     stem = os.fsencode(target.name)[:TMP_NAME_BYTES].decode("utf-8", "ignore")
     prefix = f".{stem}.{os.getpid()}."
+    remove_stale_temps(target)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=TMP_SUFFIX, dir=target.parent)
     except OSError as exc:
