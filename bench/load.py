@@ -109,8 +109,8 @@ def midi_under_load(seconds: float) -> None:
                 "ours": [*TRACKER, "play", str(path), "--midi-api", "jack", "--duration",
                          duration, "--loop"],
                 "probed": [sys.executable, str(REPO / "bench" / "midi_jitter.py"),
-                           "--probe-song", str(path), "--seconds", duration,
-                           "--late-file", str(late_file)],
+                           "--probe-song", str(path), "--seconds", f"{seconds:g}",
+                           "--late-file", str(late_file)],  # it adds 0.5 s (SPARE) itself
                 "naive": [sys.executable, __file__, "--naive-to", wall.port, "--seconds",
                           duration],
             }[player]  # fmt: skip
@@ -182,8 +182,9 @@ def grid_errors(times: list[float]) -> list[float]:
 
 def late_rows(times: list[float], first_at: float, watch: Watch) -> str:
     """Which rows had a note-on more than BOUND_MS off, and how many of them the stall monitor
-    saw a CPU taken in (from 1 ms before the row was due to its last note's arrival); beside
-    it, the same count for the rows in time, which says how often that happens by chance."""
+    saw a CPU taken in (from 1 ms before the row was due to its last note's arrival). Beside
+    it, how many would by chance: each late row's window, of its own length, laid at every row
+    that came in time, the share of those that meet a stall, summed over the late rows."""
     t0, rows = grid_rows(times)
     if math.isnan(t0) or not math.isfinite(first_at):
         return "no rows"
@@ -193,16 +194,20 @@ def late_rows(times: list[float], first_at: float, watch: Watch) -> str:
         _, last, late = spans.get(k, (due, t, False))
         spans[k] = (due, max(last, t), late or abs(t - due) * 1000 > BOUND_MS)
 
-    def stalled(due: float, last: float) -> bool:
-        start, end = (first_at + due) * 1e9 - 1e6, (first_at + max(last, due)) * 1e9
-        return bool(watch.during(int(start), int(end)))
+    def stalled(start: float, length: float) -> bool:
+        begin = (first_at + start) * 1e9 - 1e6
+        return bool(watch.during(int(begin), int(begin + 1e6 + length * 1e9)))
 
-    late = [stalled(due, last) for due, last, is_late in spans.values() if is_late]
-    in_time = [stalled(due, last) for due, last, is_late in spans.values() if not is_late]
-    chance = f"{100 * sum(in_time) / len(in_time):.1f} %" if in_time else "-"
+    late = [(due, max(last, due) - due) for due, last, is_late in spans.values() if is_late]
+    in_time = [due for due, _, is_late in spans.values() if not is_late]
+    seen = sum(stalled(due, length) for due, length in late)
+    chance = sum(
+        sum(stalled(due, length) for due in in_time) / len(in_time) for _, length in late
+    ) if in_time else math.nan  # fmt: skip
+    caveat = "" if watch.real_time else " (the watchers had no real-time priority: unreliable)"
     return (
-        f"{len(late)} of {len(spans)} rows late, {sum(late)} of them while a CPU was taken"
-        f" (rows in time with a CPU taken then: {chance})"
+        f"{len(late)} of {len(spans)} rows late, {seen} of them while a CPU was taken;"
+        f" by chance {chance:.2f} would be{caveat}"
     )
 
 
@@ -286,30 +291,42 @@ def memory_while_playing(minutes: float) -> None:
         save_song(dense_song(wall.port), path)
         command = [*TRACKER, "play", str(path), "--midi-api", "jack", "--loop", "--duration",
                    f"{seconds:g}"]  # fmt: skip
-        player = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (a pipe could fill over hours)
+        player = subprocess.Popen(command, env=env, stderr=errors)
         samples: list[tuple[float, float]] = []  # seconds, MiB
-        received = 0
-        started = time.perf_counter()
+        window = (0.0, 0)  # seconds, note-ons: the last span between samples
+        started = last = time.perf_counter()
         try:
             while player.poll() is None:
-                elapsed = time.perf_counter() - started
-                if elapsed >= (len(samples) + 1) * 10:
-                    samples.append((elapsed, resident_mib(player.pid)))
-                    received = len(note_on_times(wall))
-                    wall.received.clear()  # the bench's memory, not the player's
+                now = time.perf_counter()
+                if now - started >= (len(samples) + 1) * 10:
+                    samples.append((now - started, resident_mib(player.pid)))
+                    # A new list in one step: the drain thread appends to whichever is there.
+                    received, wall.received = wall.received, []
+                    window = (now - last, sum(d[0] & 0xF0 == 0x90 and d[2] > 0
+                                              for _, d in received))  # fmt: skip
+                    last = now
                 time.sleep(0.5)
         finally:
             player.wait(timeout=30)
             wall.close()
-    samples = [(t, mib) for t, mib in samples if not math.isnan(mib)]
     print(f"   {shlex.join(command)}")
+    errors.seek(0)
+    if player.returncode != 0:
+        print(f"   the player failed (exit {player.returncode}): {errors.read().strip()[-300:]}")
+        return
+    samples = [(t, mib) for t, mib in samples if not math.isnan(mib)]
+    if not samples:
+        print("   too short to sample (10 s at least)")
+        return
     shown = [f"{t / 60:.1f}:{mib:.0f}" for t, mib in samples[:: max(1, len(samples) // 12)]]
     print("   resident MiB by minute: " + "  ".join(shown))
     settled = next(((t, mib) for t, mib in samples if t >= 30), samples[-1])
     print(
         f"   at {settled[0]:.0f} s {settled[1]:.0f} MiB, at {samples[-1][0]:.0f} s"
         f" {samples[-1][1]:.0f} MiB: {samples[-1][1] - settled[1]:+.1f} MiB;"
-        f" note-ons in the last 10 s at the receiver: {received}"
+        f" {window[1]} note-ons reached the receiver in the last {window[0]:.2f} s"
+        f" (the song has {window[0] / STEP * TRACKS:.0f})"
     )
 
 

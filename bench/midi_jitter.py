@@ -366,8 +366,10 @@ def probed_player(song_path: Path, seconds: float, late_file: Path) -> None:
 
     MidiOut.__init__ = keeping_lateness  # type: ignore[method-assign]
     duration = f"{seconds + SPARE:g}"
-    main(["play", str(song_path), "--midi-api", "jack", "--loop", "--duration", duration])
+    code = main(["play", str(song_path), "--midi-api", "jack", "--loop", "--duration", duration])
     late_file.write_text(json.dumps(late))
+    if code:
+        raise SystemExit(code)
 
 
 def play_naive(env: dict[str, str], tmp: Path, seconds: float, to: Listeners) -> str:

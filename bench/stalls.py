@@ -2,13 +2,17 @@
 
     .venv/bin/python bench/stalls.py [--seconds 30]
 
-One child per CPU, pinned to it, at the highest SCHED_FIFO priority the system allows (normal
-priority if none is allowed: then it says so), wakes every millisecond on absolute targets
-and keeps each wake-up that came more than 0.5 ms late, with when it was due. Nothing in the
-guest runs before a FIFO-99 thread but interrupts (microseconds), so a wake-up milliseconds
-late means the CPU itself was gone: on a virtual machine, the host running something else
-("steal"). No player of any kind can keep time through such a stall, so bench/load.py runs
-this monitor beside each player and tells which late rows fell in one.
+One child per CPU, pinned to it, at the highest SCHED_FIFO priority it may take (normal
+priority if none: then it says so), wakes every millisecond on absolute targets and keeps
+each wake-up that came more than 0.5 ms late: when it was due, how late, and how much of
+that it spent runnable but waiting for its CPU (the kernel's run_delay, from schedstat).
+
+A late wake-up with no such wait means the timer itself fired late: the CPU was gone, not
+busy with another of the guest's threads. On a virtual machine that is the host running
+something else ("steal"); on a kernel without preemption (this one says `Dynamic Preempt:
+none`) a long stretch of kernel code on that CPU could do it too, but then the thread would
+be seen waiting. bench/load.py runs this monitor beside each player and tells which late
+rows fell in such a stall.
 
 Sleeping, it costs ~1,000 short wake-ups a second per CPU, not a core (a spinner would take
 a whole CPU away from the load it watches).
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -39,44 +44,73 @@ class Stall:
     cpu: int
     due_ns: int  # perf_counter_ns (CLOCK_MONOTONIC, the same in every process)
     late_ns: int
+    queued_ns: int  # of late_ns, the time runnable but waiting for the CPU
 
     @property
     def end_ns(self) -> int:
         return self.due_ns + self.late_ns
 
+    @property
+    def cpu_gone(self) -> bool:
+        """The timer fired late (no thread of the guest held the CPU meanwhile)."""
+        return self.queued_ns < self.late_ns // 10
+
 
 def watch_cpu(cpu: int, seconds: float, out: Path) -> None:
     """The child: pinned, at the top real-time priority it may take, waking every TICK_NS."""
-    os.sched_setaffinity(0, {cpu})
-    policy = "FIFO"
-    try:
-        top = os.sched_get_priority_max(os.SCHED_FIFO)
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(top))
-        policy = f"FIFO {top}"
-    except PermissionError:
-        policy = "normal (no real-time priority allowed)"
     halt = False
 
     def stop(*_: object) -> None:
         nonlocal halt
         halt = True
 
-    signal.signal(signal.SIGTERM, stop)
-    stalls: list[tuple[int, int]] = []
+    signal.signal(signal.SIGTERM, stop)  # first: a stop that comes early still writes `out`
+    parent = os.getppid()
+    os.sched_setaffinity(0, {cpu})
+    policy = real_time_priority()
+    stalls: list[tuple[int, int, int]] = []
     start = time.perf_counter_ns()
     end = start + int(seconds * 1e9)
     due = start
+    queued = run_delay_ns()
     while not halt and due < end:
         due += TICK_NS
         wait = due - time.perf_counter_ns()
         if wait > 0:
             time.sleep(wait / 1e9)
         late = time.perf_counter_ns() - due
+        was_queued, queued = queued, run_delay_ns()
         if late > KEPT_NS:
-            stalls.append((due, late))
+            stalls.append((due, late, queued - was_queued))
             due += late - late % TICK_NS  # go on from now: one stall is one entry
+        if due % (1000 * TICK_NS) < TICK_NS and os.getppid() != parent:
+            break  # the bench is gone (killed): don't outlive it
     out.write_text(json.dumps({"cpu": cpu, "policy": policy, "stalls": stalls,
                                "from": start, "to": time.perf_counter_ns()}))  # fmt: skip
+
+
+def real_time_priority() -> str:
+    """Take the highest SCHED_FIFO priority allowed (root: 99; an audio group: its rtprio
+    limit); say which, or that none was."""
+    top = os.sched_get_priority_max(os.SCHED_FIFO)
+    soft, _ = resource.getrlimit(resource.RLIMIT_RTPRIO)
+    for priority in dict.fromkeys((top, min(top, soft))):
+        if priority < 1:
+            continue
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        except PermissionError:
+            continue
+        return f"FIFO {priority}"
+    return "normal priority (no real-time priority allowed)"
+
+
+def run_delay_ns() -> int:
+    """How long this thread has been runnable but not running, in all (schedstat)."""
+    try:
+        return int(Path("/proc/thread-self/schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 @dataclass
@@ -95,15 +129,23 @@ class Watch:
             if s.late_ns > over_ns and s.due_ns - TICK_NS <= end_ns and s.end_ns >= start_ns
         ]  # fmt: skip
 
+    @property
+    def real_time(self) -> bool:
+        """Whether every watcher ran at a real-time priority (else its wake-ups say little)."""
+        return self.policy.startswith("FIFO") and "," not in self.policy
+
     def summary(self) -> str:
         def count(ms: float) -> int:
             return sum(s.late_ns > ms * 1e6 for s in self.stalls)
 
         worst = max((s.late_ns for s in self.stalls), default=0) / 1e6
         per_minute = 60 / self.seconds if self.seconds else 0.0
+        gone = sum(s.cpu_gone for s in self.stalls if s.late_ns > TICK_NS)
         return (
-            f"CPUs taken > 1 ms: {count(1)} times ({count(1) * per_minute:.0f} a minute),"
-            f" > 2 ms: {count(2)}, longest {worst:.2f} ms (watchers at {self.policy})"
+            f"a CPU taken > 1 ms: {count(1)} times ({count(1) * per_minute:.0f} a minute;"
+            f" {gone} with the watcher never waiting to run: the CPU itself was gone),"
+            f" > 2 ms: {count(2)}, longest {worst:.2f} ms; {self.seconds:.0f} s watched"
+            f" at {self.policy}"
         )
 
 
@@ -129,7 +171,7 @@ def watching(seconds_at_most: float) -> Iterator[Watch]:
                 child.wait(timeout=10)
         results = [json.loads(out.read_text()) for out in outs if out.exists()]
     watch.stalls = sorted(
-        (Stall(r["cpu"], due, late) for r in results for due, late in r["stalls"]),
+        (Stall(r["cpu"], *stall) for r in results for stall in r["stalls"]),
         key=lambda s: s.due_ns,
     )
     watch.policy = ", ".join(sorted({r["policy"] for r in results}))
@@ -150,7 +192,8 @@ def main() -> int:
     print(f"idle machine, {args.seconds:g} s: {watch.summary()}")
     for stall in watch.stalls:
         if stall.late_ns > TICK_NS:
-            print(f"   cpu{stall.cpu}: {stall.late_ns / 1e6:.2f} ms")
+            print(f"   cpu{stall.cpu}: {stall.late_ns / 1e6:.2f} ms late,"
+                  f" {stall.queued_ns / 1e6:.3f} ms of it waiting to run")  # fmt: skip
     print(f"made by: python bench/stalls.py {' '.join(sys.argv[1:])}".rstrip())
     return 0
 
