@@ -308,12 +308,16 @@ def memory_while_playing(minutes: float) -> None:
                     last = now
                 time.sleep(0.5)
         finally:
+            if player.poll() is None:  # an error or ctrl-c here: don't leave it playing
+                player.terminate()
             player.wait(timeout=30)
             wall.close()
     print(f"   {shlex.join(command)}")
-    errors.seek(0)
+    with errors:
+        errors.seek(0)
+        failed = errors.read().strip()[-300:]
     if player.returncode != 0:
-        print(f"   the player failed (exit {player.returncode}): {errors.read().strip()[-300:]}")
+        print(f"   the player failed (exit {player.returncode}): {failed}")
         return
     samples = [(t, mib) for t, mib in samples if not math.isnan(mib)]
     if not samples:

@@ -46,10 +46,11 @@ AHEAD_NS = 20_000_000
 
 
 def row_messages(row: int) -> list[bytes]:
-    """Row `row` of the load song as it sounds: the last row's note-offs, then its note-ons."""
+    """The `row`-th row played (counting on through the loop) as `tracker play` sends it: the
+    last row's note-offs, then this one's note-ons (bench/load.py's dense_song)."""
 
-    def pitch(track: int, at: int) -> int:
-        return 36 + (track // 16) * 12 + at % 12
+    def pitch(track: int, played: int) -> int:
+        return 36 + (track // 16) * 12 + played % ROWS % 12
 
     offs = [bytes([0x80 | track % 16, pitch(track, row - 1), 0]) for track in range(TRACKS)]
     ons = [bytes([0x90 | track % 16, pitch(track, row), 100]) for track in range(TRACKS)]
@@ -68,7 +69,7 @@ def rt_sender(port: str, seconds: float) -> None:
         due = start + row * STEP_NS
         if (wait := due - time.perf_counter_ns()) > 0:
             time.sleep(wait / 1e9)
-        for message in row_messages(row % ROWS):
+        for message in row_messages(row):
             out.send_message(message)
     time.sleep(0.2)
     out.close_port()
@@ -105,7 +106,7 @@ def ahead_sender(port: str, seconds: float) -> None:
         due = start + row * STEP_NS
         if (wait := due - AHEAD_NS - time.perf_counter_ns()) > 0:
             time.sleep(wait / 1e9)
-        queue.extend((due // 1000, message) for message in row_messages(row % ROWS))
+        queue.extend((due // 1000, message) for message in row_messages(row))
     time.sleep(0.3)
     client.deactivate()
     client.close()
@@ -137,16 +138,22 @@ def main() -> int:
                 save_song(dense_song(sink.port), song)
                 load = subprocess.Popen(
                     [*TRACKER, "play", str(song), "--midi-api", "jack", "--loop", "--duration",
-                     f"{args.seconds + 2:g}"], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
-                time.sleep(1.0)
-                with watching(args.seconds + 30) as watch:
-                    subprocess.run(
-                        [sys.executable, __file__, "--send", kind, wall.port, "--seconds",
-                         f"{args.seconds:g}"], env=env, check=True)  # fmt: skip
-                load.wait()
-                time.sleep(0.3)
-                wall.close()
-                sink.close()
+                     f"{args.seconds + 3:g}"], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+                try:
+                    time.sleep(1.0)
+                    with watching(args.seconds + 30) as watch:
+                        subprocess.run([sys.executable, __file__, "--send", kind, wall.port,
+                                        "--seconds", f"{args.seconds:g}"], env=env,
+                                       check=True)  # fmt: skip
+                    # The load played all along: it was still playing when the sender ended.
+                    loaded = load.poll() is None
+                finally:
+                    if load.poll() is None:
+                        load.terminate()
+                    load.wait(timeout=10)
+                    time.sleep(0.3)
+                    wall.close()
+                    sink.close()
                 times = note_on_times(wall)
                 errors = grid_errors(times)
                 sent = round(args.seconds / STEP) * TRACKS
@@ -154,6 +161,7 @@ def main() -> int:
                     f"{kind} run {run}: {len(times)} of {sent} note-ons received;"
                     f" {late_rows(times, wall.first_at, watch)};"
                     f" max |error| {max(errors, default=float('nan')):.2f} ms"
+                    + ("" if loaded else "; the load had stopped: not comparable")
                 )
     print(f"made by: python bench/senders.py {' '.join(sys.argv[1:])}".rstrip())
     return 0

@@ -7,12 +7,11 @@ priority if none: then it says so), wakes every millisecond on absolute targets 
 each wake-up that came more than 0.5 ms late: when it was due, how late, and how much of
 that it spent runnable but waiting for its CPU (the kernel's run_delay, from schedstat).
 
-A late wake-up with no such wait means the timer itself fired late: the CPU was gone, not
-busy with another of the guest's threads. On a virtual machine that is the host running
-something else ("steal"); on a kernel without preemption (this one says `Dynamic Preempt:
-none`) a long stretch of kernel code on that CPU could do it too, but then the thread would
-be seen waiting. bench/load.py runs this monitor beside each player and tells which late
-rows fell in such a stall.
+A late wake-up with no such wait means the timer itself fired late, which is what the host
+taking the vCPU ("steal") looks like from inside; a long stretch with interrupts off, or a
+firmware interrupt, would look the same. A host stall that begins after the wake-up counts as
+waiting, so "never waited" undercounts the host's share. bench/load.py runs this monitor
+beside each player and tells which late rows fell in a stall.
 
 Sleeping, it costs ~1,000 short wake-ups a second per CPU, not a core (a spinner would take
 a whole CPU away from the load it watches).
@@ -44,16 +43,16 @@ class Stall:
     cpu: int
     due_ns: int  # perf_counter_ns (CLOCK_MONOTONIC, the same in every process)
     late_ns: int
-    queued_ns: int  # of late_ns, the time runnable but waiting for the CPU
+    queued_ns: int | None  # of late_ns, the time runnable but waiting for the CPU (None: unknown)
 
     @property
     def end_ns(self) -> int:
         return self.due_ns + self.late_ns
 
     @property
-    def cpu_gone(self) -> bool:
-        """The timer fired late (no thread of the guest held the CPU meanwhile)."""
-        return self.queued_ns < self.late_ns // 10
+    def never_waited(self) -> bool:
+        """The timer fired late: the watcher was not kept waiting by another thread."""
+        return self.queued_ns is not None and self.queued_ns < self.late_ns // 10
 
 
 def watch_cpu(cpu: int, seconds: float, out: Path) -> None:
@@ -68,20 +67,22 @@ def watch_cpu(cpu: int, seconds: float, out: Path) -> None:
     parent = os.getppid()
     os.sched_setaffinity(0, {cpu})
     policy = real_time_priority()
-    stalls: list[tuple[int, int, int]] = []
+    stalls: list[tuple[int, int, int | None]] = []
+    schedstat = open_schedstat()
     start = time.perf_counter_ns()
     end = start + int(seconds * 1e9)
     due = start
-    queued = run_delay_ns()
+    queued = run_delay_ns(schedstat)
     while not halt and due < end:
         due += TICK_NS
         wait = due - time.perf_counter_ns()
         if wait > 0:
             time.sleep(wait / 1e9)
         late = time.perf_counter_ns() - due
-        was_queued, queued = queued, run_delay_ns()
+        was_queued, queued = queued, run_delay_ns(schedstat)
         if late > KEPT_NS:
-            stalls.append((due, late, queued - was_queued))
+            waited = None if queued is None or was_queued is None else queued - was_queued
+            stalls.append((due, late, waited))
             due += late - late % TICK_NS  # go on from now: one stall is one entry
         if due % (1000 * TICK_NS) < TICK_NS and os.getppid() != parent:
             break  # the bench is gone (killed): don't outlive it
@@ -99,18 +100,28 @@ def real_time_priority() -> str:
             continue
         try:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-        except PermissionError:
+        except OSError:  # EPERM, or a priority this kernel refuses
             continue
         return f"FIFO {priority}"
     return "normal priority (no real-time priority allowed)"
 
 
-def run_delay_ns() -> int:
-    """How long this thread has been runnable but not running, in all (schedstat)."""
+def open_schedstat() -> int | None:
+    """This thread's schedstat, kept open: a pread costs ~1.5 µs, opening it anew ~30."""
     try:
-        return int(Path("/proc/thread-self/schedstat").read_text().split()[1])
+        return os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        return None  # no CONFIG_SCHED_INFO, or a /proc that hides it
+
+
+def run_delay_ns(fd: int | None) -> int | None:
+    """How long this thread has been runnable but not running, in all (None: unknown)."""
+    if fd is None:
+        return None
+    try:
+        return int(os.pread(fd, 128, 0).split()[1])
     except (OSError, IndexError, ValueError):
-        return 0
+        return None
 
 
 @dataclass
@@ -120,6 +131,8 @@ class Watch:
     stalls: list[Stall]
     policy: str
     seconds: float
+    cpus: int = 0  # watched to the end
+    wanted: int = 0
 
     def during(self, start_ns: int, end_ns: int, over_ns: int = TICK_NS) -> list[Stall]:
         """Stalls longer than `over_ns` that overlap [start_ns, end_ns]. A stall began after
@@ -140,12 +153,15 @@ class Watch:
 
         worst = max((s.late_ns for s in self.stalls), default=0) / 1e6
         per_minute = 60 / self.seconds if self.seconds else 0.0
-        gone = sum(s.cpu_gone for s in self.stalls if s.late_ns > TICK_NS)
+        long = [s for s in self.stalls if s.late_ns > TICK_NS]
+        if any(s.queued_ns is None for s in long):
+            waits = "waiting unknown: no schedstat"
+        else:
+            waits = f"{sum(s.never_waited for s in long)} never waiting to run: the timer late"
         return (
             f"a CPU taken > 1 ms: {count(1)} times ({count(1) * per_minute:.0f} a minute;"
-            f" {gone} with the watcher never waiting to run: the CPU itself was gone),"
-            f" > 2 ms: {count(2)}, longest {worst:.2f} ms; {self.seconds:.0f} s watched"
-            f" at {self.policy}"
+            f" {waits}), > 2 ms: {count(2)}, longest {worst:.2f} ms;"
+            f" {self.seconds:.0f} s watched on {self.cpus} of {self.wanted} CPUs at {self.policy}"
         )
 
 
@@ -175,6 +191,7 @@ def watching(seconds_at_most: float) -> Iterator[Watch]:
         key=lambda s: s.due_ns,
     )
     watch.policy = ", ".join(sorted({r["policy"] for r in results}))
+    watch.cpus, watch.wanted = len(results), len(cpus)
     watch.seconds = min(((r["to"] - r["from"]) / 1e9 for r in results), default=0.0)
 
 
@@ -192,8 +209,9 @@ def main() -> int:
     print(f"idle machine, {args.seconds:g} s: {watch.summary()}")
     for stall in watch.stalls:
         if stall.late_ns > TICK_NS:
+            waited = "?" if stall.queued_ns is None else f"{stall.queued_ns / 1e6:.3f}"
             print(f"   cpu{stall.cpu}: {stall.late_ns / 1e6:.2f} ms late,"
-                  f" {stall.queued_ns / 1e6:.3f} ms of it waiting to run")  # fmt: skip
+                  f" {waited} ms of it waiting to run")  # fmt: skip
     print(f"made by: python bench/stalls.py {' '.join(sys.argv[1:])}".rstrip())
     return 0
 

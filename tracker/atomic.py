@@ -65,9 +65,10 @@ def remove_stale_temps(target: str | Path) -> list[Path]:
     `<song>.recovery` is) left when they were killed: those whose process is gone. Returns
     what it removed; a file it cannot remove stays (it only takes space).
 
-    A process id says nothing across machines or PID namespaces: a song saved at the same
-    moment by another machine over a shared folder, or from a container, could lose its
-    save's temporary file (the save then fails in one line; nothing else is lost)."""
+    A process id says nothing across machines or PID namespaces: a song saved (or a WAV
+    rendered) at the same moment by another machine over a shared folder, or from a
+    container, could lose its temporary file; that write then fails in one line, and since
+    every write runs this first, a long render elsewhere would lose its output."""
     target = Path(target)
     stem = os.fsencode(target.name)[:TMP_NAME_BYTES].decode("utf-8", "ignore")
     removed = []
