@@ -135,6 +135,33 @@ def test_every_note_ends_after_a_signal(tmp_path: Path, stop_signal: int) -> Non
         assert bytes([status, 123, 0]) in data and bytes([status, 120, 0]) in data
 
 
+def test_every_note_ends_even_after_sigkill_of_the_player(tmp_path: Path) -> None:
+    """SIGKILL gives the player no chance to send anything; its MIDI sender, a process of its
+    own, sees the pipe from the player close and ends every note it sent."""
+    with jack_server(tmp_path, PERIOD) as env:
+        dump = MidiDump(env, tmp_path, "dumpkill")
+        try:
+            song = midi_song([dump.port, dump.port])
+            for pattern in song.patterns.values():  # long notes: some sound at the kill
+                for track_rows in pattern.data.values():
+                    for row in list(track_rows):
+                        if row % 4 == 2:
+                            del track_rows[row]
+            path = tmp_path / "midi.song"
+            save_song(song, path)
+            player = play(env, path, "--loop")
+            assert wait_for(lambda: len(note_ons(dump.messages())) >= 6, 15)
+            time.sleep(0.13)
+            player.kill()
+            player.communicate(timeout=15)
+            assert wait_for(lambda: unmatched_notes(dump.messages()) == [], 10)
+        finally:
+            dump.close()
+        received = dump.messages()
+    assert len(note_ons(received)) >= 6
+    assert unmatched_notes(received) == []
+
+
 def test_a_port_that_dies_and_returns(tmp_path: Path) -> None:
     with jack_server(tmp_path, PERIOD) as env:
         steady = MidiDump(env, tmp_path, "steady")

@@ -12,8 +12,10 @@ port or panic key can end them (messages.panic_bytes).
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections import Counter, deque
@@ -28,8 +30,13 @@ from tracker.model.events import Event, NoteOff, NoteOn
 from tracker.model.song import Song, TrackKind
 
 SPIN_NS = 1_000_000  # the last part of every wait is a busy wait
+# At real-time priority a sleep wakes within ~0.1 ms, and a long spin there would hold the CPU
+# from everything below it.
+SPIN_REAL_TIME_NS = 200_000
+SENDER_PRIORITY = 4  # SCHED_FIFO, below JACK's own threads (jackd 10, its clients' 5)
 POLL_NS = 4_000_000  # new work arrives ≥ 80 ms ahead, so looking every 4 ms is plenty
 WATCH_SECONDS = 0.5  # how often lost ports are looked for
+FLUSH_SECONDS = 0.1  # a few JACK cycles at the longest usual periods (1024 frames: 21 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +83,18 @@ class _Port:
 Item = tuple[int, int, str, list[int]]  # due ns, order, port name, bytes
 
 
-class MidiOut:
-    """Owns the ports and the sender thread. The engine thread calls `event`, `transport` and
-    `pulse`; any thread may call `panic`, `warnings` and `close`."""
+class MidiPorts:
+    """Owns the ports and the sender thread, in the process that sends (tracker.live.
+    midi_sender's). One thread calls `event`, `enqueue`, `realtime` and `notes_off`; any
+    thread may call `panic`, `warnings` and `close`."""
 
     def __init__(
         self,
         setup: MidiSetup,
         clock: FrameClock | None = None,
         on_warning: Callable[[str], None] | None = None,
+        *,
+        real_time: bool = False,
     ) -> None:
         """Open every port the setup names.
 
@@ -121,6 +131,8 @@ class MidiOut:
         self._order = itertools.count()
         self.sent = 0
         self.late_ns: list[int] | None = None  # send time minus due time, when a bench asks
+        self._real_time = real_time
+        self._spin_ns = SPIN_NS
         self._sender = threading.Thread(target=self._run, name="tracker-midi-out", daemon=True)
         self._watcher = threading.Thread(target=self._watch, name="tracker-midi-watch", daemon=True)
         self._sender.start()
@@ -177,6 +189,10 @@ class MidiOut:
         for port in self._unique_ports():
             self._inbox.append((frame, port.name, []))
 
+    def enqueue(self, frame: int, wanted: str, data: list[int]) -> None:
+        """Bytes for the port asked for as `wanted` (a route's port), heard at `frame`."""
+        self._inbox.append((frame, self._ports[wanted].name, data))
+
     def panic(self) -> None:
         """End every note we sent, on every port, now (the sender thread does it)."""
         self._panic.set()
@@ -184,6 +200,8 @@ class MidiOut:
     # -- the sender thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        if self._real_time and take_real_time_priority():
+            self._spin_ns = SPIN_REAL_TIME_NS
         heap = self._heap
         while not self._halt.is_set():
             self._take_work()
@@ -194,7 +212,7 @@ class MidiOut:
                 if self.late_ns is not None:
                     self.late_ns.append(time.perf_counter_ns() - due)
             if heap and heap[0][0] - now <= POLL_NS:
-                _wait_until(heap[0][0], self._halt)
+                _wait_until(heap[0][0], self._halt, self._spin_ns)
             else:
                 self._halt.wait(POLL_NS / 1e9)
 
@@ -320,6 +338,9 @@ class MidiOut:
             self._swap(*self._handover.popleft())
         for port in self._unique_ports():
             self._silence(port, sound_off=True)
+        # python-rtmidi's JACK port queues what it is given for the next JACK cycle; closing it
+        # at once would drop those last note-offs.
+        time.sleep(FLUSH_SECONDS)
         self._close_ports()
         self._lister.close()
 
@@ -330,14 +351,25 @@ class MidiOut:
                 port.port = None
 
 
-def _wait_until(target_ns: int, halt: threading.Event) -> None:
-    """Sleep until SPIN_NS before `target_ns`, then spin: a sleep alone wakes late by the
+def _wait_until(target_ns: int, halt: threading.Event, spin_ns: int = SPIN_NS) -> None:
+    """Sleep until `spin_ns` before `target_ns`, then spin: a sleep alone wakes late by the
     scheduler's whim, a spin alone burns a core."""
     remaining = target_ns - time.perf_counter_ns()
-    if remaining > SPIN_NS and halt.wait((remaining - SPIN_NS) / 1e9):
+    if remaining > spin_ns and halt.wait((remaining - spin_ns) / 1e9):
         return
     while time.perf_counter_ns() < target_ns:
         pass
+
+
+def take_real_time_priority() -> bool:
+    """Put the calling thread at SCHED_FIFO SENDER_PRIORITY, where the system allows it."""
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SENDER_PRIORITY))
+    except OSError:  # no rtprio for this user: a normal thread, with the longer spin
+        return False
+    return True
 
 
 def silence_all(outputs: Iterable[MidiOut]) -> None:
@@ -346,3 +378,162 @@ def silence_all(outputs: Iterable[MidiOut]) -> None:
 
 
 NOTE_EVENTS = (NoteOn, NoteOff)
+
+
+class MidiOut:
+    """MIDI out for the engine: the ports and the sender live in a process of their own
+    (tracker.live.midi_sender), so the sender's wake-ups share no interpreter lock with the
+    engine and run at real-time priority where the system allows. The engine thread calls
+    `event`, `start_programs`, `realtime` and `notes_off` with frames; they are turned into
+    due times here, by the output's clock, and handed over a pipe every few milliseconds
+    (the engine renders ~85 ms ahead). Any thread may call `panic`, `warnings` and `close`.
+    If this process dies, the sender sees its pipe close and ends every note itself."""
+
+    def __init__(
+        self,
+        setup: MidiSetup,
+        clock: FrameClock | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        """Start the sender and open every port the setup names.
+
+        Raises:
+            MidiUnavailable: the API cannot start, or a port matches no port (or several);
+                the message lists the ports there are.
+        """
+        from tracker.live import midi_sender
+
+        self.setup = setup
+        self.clock = clock if clock is not None else FrameClock(48000)
+        self.on_warning = on_warning
+        self.warnings: deque[str] = deque(maxlen=32)
+        self.tracks = frozenset(setup.routes)
+        self.muted: frozenset[int] = frozenset()
+        self.sent = 0
+        self._late_ns: list[int] | None = None
+        self._outbox: deque[list[object]] = deque()  # engine → courier, in order
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._halt = threading.Event()
+        self._closed = threading.Event()
+        self._result: dict[str, object] = {}
+        self._child = midi_sender.start(setup)  # raises MidiUnavailable with the child's words
+        self._names: list[str] = list(self._child.ready["ports"])
+        self._courier = threading.Thread(target=self._carry, name="tracker-midi-courier",
+                                         daemon=True)  # fmt: skip
+        self._reader = threading.Thread(target=self._read, name="tracker-midi-reader",
+                                        daemon=True)  # fmt: skip
+        self._courier.start()
+        self._reader.start()
+
+    @property
+    def clock_wanted(self) -> bool:
+        return bool(self.setup.clock_out)
+
+    def port_names(self) -> list[str]:
+        return sorted(self._names)
+
+    @property
+    def late_ns(self) -> list[int] | None:
+        """Send time minus due time of every message, kept when a bench sets a list here
+        (filled in when the sender closes)."""
+        return self._late_ns
+
+    @late_ns.setter
+    def late_ns(self, value: list[int] | None) -> None:
+        self._late_ns = value
+        if value is not None:
+            self._outbox.append(["late"])
+
+    # -- the engine's side ----------------------------------------------------------------------
+
+    def event(self, frame: int, event: Event) -> None:
+        """A song event of a routed track, heard at `frame`."""
+        route = self.setup.routes.get(getattr(event, "track", -1))
+        if route is None or (isinstance(event, NoteOn) and event.track in self.muted):
+            return
+        data = messages.event_bytes(event, route.channel)
+        if data is not None:
+            self._outbox.append(["e", self.clock.ns_at(frame), route.port, data])
+
+    def start_programs(self, frame: int, song: Song) -> None:
+        """Bank and program of every routed track that sets them, as playing starts."""
+        due = self.clock.ns_at(frame)
+        for track, route in self.setup.routes.items():
+            if track < len(song.tracks):
+                spec = song.tracks[track]
+                for data in messages.program_bytes(route.channel, spec.program, spec.bank):
+                    self._outbox.append(["e", due, route.port, data])
+
+    def realtime(self, frame: int, data: list[int]) -> None:
+        """A clock message (clock, start, stop, continue, song position) to every clock port."""
+        if self.setup.clock_out:
+            self._outbox.append(["rt", self.clock.ns_at(frame), data])
+
+    def notes_off(self, frame: int) -> None:
+        """All notes off on every channel each port has used, at `frame` (a stop)."""
+        self._outbox.append(["off", self.clock.ns_at(frame)])
+
+    def panic(self) -> None:
+        """End every note we sent, on every port, now."""
+        self._outbox.append(["panic"])
+        self._wake.set()
+
+    # -- the courier and the reader -------------------------------------------------------------
+
+    def _carry(self) -> None:
+        while not self._halt.is_set():
+            self._wake.wait(COURIER_SECONDS)
+            self._wake.clear()
+            self._flush()
+
+    def _flush(self) -> None:
+        batch = []
+        while self._outbox:
+            batch.append(self._outbox.popleft())
+        if batch:
+            self._write({"m": batch})
+
+    def _write(self, message: dict[str, object]) -> None:
+        # The sender gone (a broken or closed pipe): the reader says so.
+        with self._write_lock, contextlib.suppress(OSError, ValueError):
+            self._child.send(message)
+
+    def _read(self) -> None:
+        for message in self._child.replies():
+            if "warning" in message:
+                self._warn(str(message["warning"]))
+            elif "closed" in message:
+                self._result = dict(message["closed"])  # type: ignore[arg-type]
+                self._closed.set()
+        if not self._closed.is_set():
+            self._warn("the MIDI sender stopped")
+            self._closed.set()
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(text)
+        if self.on_warning is not None:
+            self.on_warning(text)
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop sending, then end every note we sent (note-offs, all notes off, all sound off
+        on every channel used), and wait for the sender to finish. Safe to call twice."""
+        if self._halt.is_set():
+            return
+        self._halt.set()
+        self._wake.set()
+        self._courier.join()
+        self._flush()
+        self._write({"close": True})
+        self._closed.wait(CLOSE_SECONDS)
+        self._child.stop()
+        self._reader.join(timeout=CLOSE_SECONDS)
+        self.sent = int(self._result.get("sent", 0))  # type: ignore[call-overload]
+        if self._late_ns is not None:
+            self._late_ns.extend(self._result.get("late", []))  # type: ignore[arg-type]
+
+
+COURIER_SECONDS = 0.002  # hand-over period: a small part of the engine's ~85 ms lead
+CLOSE_SECONDS = 5.0
