@@ -1,13 +1,16 @@
-"""MIDI out in real time: the engine hands over events with their frames; a thread of our own
-sends each one when its frame is heard.
+"""MIDI out in real time: the engine hands over events with their frames; a sender of our
+own sends each one when its frame is heard.
 
-The engine renders ~85 ms ahead, so every message is known well before it is due. The sender
-thread turns a frame into a time with the output's FrameClock, sleeps until shortly before it,
-then spins the rest (ARCHITECTURE rule 5: targets are absolute, sleeps never accumulate). A
-sleeping thread wakes ~0.1 ms late on Linux and a spin is exact, so the wait ends with a spin.
+The engine renders ~85 ms ahead, so every message is known well before it is due. MidiOut (in
+the engine's process) turns a frame into a time with the output's FrameClock and passes it to
+the sender process (tracker.live.midi_sender) every few ms. There MidiPorts' sender thread
+sleeps until shortly before each time, then spins the rest (ARCHITECTURE rule 5: targets are
+absolute, sleeps never accumulate). A sleeping thread wakes ~0.1 ms late on Linux (less at
+real-time priority) and a spin is exact, so the wait ends with a spin.
 
-It also keeps, per port, the notes it has sent and not ended, so every stop, quit, signal, lost
-port or panic key can end them (messages.panic_bytes).
+MidiPorts also keeps, per port, the notes it has sent and not ended, so every stop, quit,
+signal, lost port, panic key, or the engine's process dying, can end them
+(messages.panic_bytes).
 """
 
 from __future__ import annotations
