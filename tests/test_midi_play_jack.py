@@ -104,22 +104,28 @@ def test_a_songs_notes_reach_the_receiver(tmp_path: Path) -> None:
     assert all(abs(gap - two_rows) < 0.25 * two_rows for gap in gaps), gaps
 
 
+def play_long_notes(env: dict[str, str], tmp_path: Path, dump: MidiDump) -> subprocess.Popen:
+    """`tracker play --loop` of notes held over rows, to `dump`, once some of them sound."""
+    song = midi_song([dump.port, dump.port])
+    for pattern in song.patterns.values():  # long notes: some sound when the test ends it
+        for track_rows in pattern.data.values():
+            for row in list(track_rows):
+                if row % 4 == 2:
+                    del track_rows[row]
+    path = tmp_path / "midi.song"
+    save_song(song, path)
+    player = play(env, path, "--loop")
+    assert wait_for(lambda: len(note_ons(dump.messages())) >= 6, 15)
+    time.sleep(0.13)
+    return player
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_every_note_ends_after_a_signal(tmp_path: Path, stop_signal: int) -> None:
     with jack_server(tmp_path, PERIOD) as env:
         dump = MidiDump(env, tmp_path, "dumpsig")
         try:
-            song = midi_song([dump.port, dump.port])
-            for pattern in song.patterns.values():  # long notes: some sound at the signal
-                for track_rows in pattern.data.values():
-                    for row in list(track_rows):
-                        if row % 4 == 2:
-                            del track_rows[row]
-            path = tmp_path / "midi.song"
-            save_song(song, path)
-            player = play(env, path, "--loop")
-            assert wait_for(lambda: len(note_ons(dump.messages())) >= 6, 15)
-            time.sleep(0.13)
+            player = play_long_notes(env, tmp_path, dump)
             player.send_signal(stop_signal)
             _, err = player.communicate(timeout=15)
             assert player.returncode == 130, err
@@ -141,17 +147,7 @@ def test_every_note_ends_even_after_sigkill_of_the_player(tmp_path: Path) -> Non
     with jack_server(tmp_path, PERIOD) as env:
         dump = MidiDump(env, tmp_path, "dumpkill")
         try:
-            song = midi_song([dump.port, dump.port])
-            for pattern in song.patterns.values():  # long notes: some sound at the kill
-                for track_rows in pattern.data.values():
-                    for row in list(track_rows):
-                        if row % 4 == 2:
-                            del track_rows[row]
-            path = tmp_path / "midi.song"
-            save_song(song, path)
-            player = play(env, path, "--loop")
-            assert wait_for(lambda: len(note_ons(dump.messages())) >= 6, 15)
-            time.sleep(0.13)
+            player = play_long_notes(env, tmp_path, dump)
             player.kill()
             player.communicate(timeout=15)
             assert wait_for(lambda: unmatched_notes(dump.messages()) == [], 10)

@@ -88,13 +88,13 @@ Item = tuple[int, int, str, list[int]]  # due ns, order, port name, bytes
 
 class MidiPorts:
     """Owns the ports and the sender thread, in the process that sends (tracker.live.
-    midi_sender's). One thread calls `event`, `enqueue`, `realtime` and `notes_off`; any
-    thread may call `panic`, `warnings` and `close`."""
+    midi_sender's). Its main thread hands over messages with their due times (perf_counter
+    ns) through `enqueue`, `realtime` and `notes_off`; any thread may call `panic` and
+    `close`."""
 
     def __init__(
         self,
         setup: MidiSetup,
-        clock: FrameClock | None = None,
         on_warning: Callable[[str], None] | None = None,
         *,
         real_time: bool = False,
@@ -106,17 +106,13 @@ class MidiPorts:
                 the message lists the ports there are.
         """
         self.setup = setup
-        # The output's clock; the transport sets it once the output has opened.
-        self.clock = clock if clock is not None else FrameClock(48000)
         self.on_warning = on_warning
-        self.warnings: deque[str] = deque(maxlen=32)
         self._lister = PortLister(setup.api)
         self._ports: dict[str, _Port] = {}  # by the name asked for
-        self._routes: dict[int, tuple[_Port, int]] = {}
         try:
             available = self._lister.outputs()
-            for track, route in setup.routes.items():
-                self._routes[track] = (self._open(route.port, available), route.channel)
+            for route in setup.routes.values():
+                self._open(route.port, available)
             self._clock_ports = [
                 self._open(name, available, offset) for name, offset in setup.clock_out.items()
             ]
@@ -124,9 +120,7 @@ class MidiPorts:
             self._close_ports()
             self._lister.close()
             raise
-        self.tracks = frozenset(self._routes)
-        self.muted: frozenset[int] = frozenset()
-        self._inbox: deque[tuple[int, str, list[int]]] = deque()  # engine → sender
+        self._inbox: deque[tuple[int, str, list[int]]] = deque()  # due ns, port name, bytes
         self._handover: deque[tuple[str, OutputPort | None]] = deque()  # watcher → sender
         self._panic = threading.Event()
         self._halt = threading.Event()
@@ -155,46 +149,24 @@ class MidiPorts:
             known.offset_ns = round(offset_ms * 1e6)
         return known
 
-    @property
-    def clock_wanted(self) -> bool:
-        return bool(self._clock_ports)
-
     def port_names(self) -> list[str]:
         return sorted({p.name for p in self._ports.values()})
 
-    # -- the engine's side ----------------------------------------------------------------------
+    # -- the hand-over --------------------------------------------------------------------------
 
-    def event(self, frame: int, event: Event) -> None:
-        """A song event of a routed track, heard at `frame`."""
-        routed = self._routes.get(getattr(event, "track", -1))
-        if routed is None or (isinstance(event, NoteOn) and event.track in self.muted):
-            return
-        port, channel = routed
-        data = messages.event_bytes(event, channel)
-        if data is not None:
-            self._inbox.append((frame, port.name, data))
+    def enqueue(self, due_ns: int, wanted: str, data: list[int]) -> None:
+        """Bytes for the port asked for as `wanted` (a route's port), due at `due_ns`."""
+        self._inbox.append((due_ns, self._ports[wanted].name, data))
 
-    def start_programs(self, frame: int, song: Song) -> None:
-        """Bank and program of every routed track that sets them, as playing starts."""
-        for track, (port, channel) in self._routes.items():
-            if track < len(song.tracks):
-                spec = song.tracks[track]
-                for data in messages.program_bytes(channel, spec.program, spec.bank):
-                    self._inbox.append((frame, port.name, data))
-
-    def realtime(self, frame: int, data: list[int]) -> None:
+    def realtime(self, due_ns: int, data: list[int]) -> None:
         """A clock message (clock, start, stop, continue, song position) to every clock port."""
         for port in self._clock_ports:
-            self._inbox.append((frame, port.name, data))
+            self._inbox.append((due_ns, port.name, data))
 
-    def notes_off(self, frame: int) -> None:
-        """All notes off on every channel each port has used, at `frame` (a stop)."""
+    def notes_off(self, due_ns: int) -> None:
+        """All notes off on every channel each port has used, at `due_ns` (a stop)."""
         for port in self._unique_ports():
-            self._inbox.append((frame, port.name, []))
-
-    def enqueue(self, frame: int, wanted: str, data: list[int]) -> None:
-        """Bytes for the port asked for as `wanted` (a route's port), heard at `frame`."""
-        self._inbox.append((frame, self._ports[wanted].name, data))
+            self._inbox.append((due_ns, port.name, []))
 
     def panic(self) -> None:
         """End every note we sent, on every port, now (the sender thread does it)."""
@@ -231,8 +203,8 @@ class MidiPorts:
                 self._silence(port, sound_off=True)
         inbox, heap, order = self._inbox, self._heap, self._order
         while inbox:
-            frame, name, data = inbox.popleft()
-            due = self.clock.ns_at(frame) + self._by_name(name).offset_ns
+            due, name, data = inbox.popleft()
+            due += self._by_name(name).offset_ns
             heapq.heappush(heap, (due, next(order), name, data))
 
     def _by_name(self, name: str) -> _Port:
@@ -323,7 +295,6 @@ class MidiPorts:
                     self._warn(f"MIDI port {port.name!r} is back")
 
     def _warn(self, text: str) -> None:
-        self.warnings.append(text)
         if self.on_warning is not None:
             self.on_warning(text)
 

@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from tracker.audio.clock import FrameClock
 from tracker.live.midi_out import MidiPorts, MidiSetup, Route
 from tracker.midi.ports import MidiUnavailable
 
@@ -111,13 +110,6 @@ def setup_from_json(data: dict[str, Any]) -> MidiSetup:
     )
 
 
-class _AsGiven(FrameClock):
-    """The parent sends due times in ns already: a frame here is that time."""
-
-    def ns_at(self, frame: int) -> int:
-        return frame
-
-
 class _Replies:
     """Lines to the parent, from the main thread and the port watcher alike."""
 
@@ -141,12 +133,7 @@ def serve(lines: IO[str], reply: _Replies) -> None:
         return
     try:
         setup = setup_from_json(json.loads(first)["setup"])
-        ports = MidiPorts(
-            setup,
-            clock=_AsGiven(48000),
-            on_warning=lambda text: reply({"warning": text}),
-            real_time=True,
-        )
+        ports = MidiPorts(setup, lambda text: reply({"warning": text}), real_time=True)
     except MidiUnavailable as exc:
         reply({"error": str(exc)})
         return
