@@ -83,7 +83,7 @@ class _Port:
     lost: bool = False
 
 
-Item = tuple[int, int, str, list[int]]  # due ns, order, port name, bytes
+Item = tuple[int, int, str, list[list[int]]]  # due ns, order, port name, messages
 
 
 class MidiPorts:
@@ -107,10 +107,11 @@ class MidiPorts:
         """
         self.setup = setup
         self.on_warning = on_warning
-        self._lister = PortLister(setup.api)
         self._ports: dict[str, _Port] = {}  # by the name asked for
+        self._named: dict[str, _Port] = {}  # the same, by the resolved name
+        lister = PortLister(setup.api)
         try:
-            available = self._lister.outputs()
+            available = lister.outputs()
             for route in setup.routes.values():
                 self._open(route.port, available)
             self._clock_ports = [
@@ -118,10 +119,11 @@ class MidiPorts:
             ]
         except MidiUnavailable:
             self._close_ports()
-            self._lister.close()
             raise
+        finally:
+            lister.close()
         self._inbox: deque[tuple[int, str, list[int]]] = deque()  # due ns, port name, bytes
-        self._handover: deque[tuple[str, OutputPort | None]] = deque()  # watcher → sender
+        self._handover: deque[tuple[str, OutputPort | None]] = deque()  # lost/back → sender
         self._panic = threading.Event()
         self._halt = threading.Event()
         self._heap: list[Item] = []
@@ -131,9 +133,7 @@ class MidiPorts:
         self._real_time = real_time
         self._spin_ns = SPIN_NS
         self._sender = threading.Thread(target=self._run, name="tracker-midi-out", daemon=True)
-        self._watcher = threading.Thread(target=self._watch, name="tracker-midi-watch", daemon=True)
         self._sender.start()
-        self._watcher.start()
 
     def _open(self, wanted: str, available: list[str], offset_ms: float = 0.0) -> _Port:
         known = self._ports.get(wanted)
@@ -142,9 +142,10 @@ class MidiPorts:
                 known = _Port(wanted, True, port=_open_virtual(self.setup.api, wanted))
             else:
                 name = match_port(wanted, available)
-                same = next((p for p in self._ports.values() if p.name == name), None)
-                known = same or _Port(name, False, port=open_output(self.setup.api, name))
-            self._ports[wanted] = known
+                known = self._named.get(name)  # two names asked for, one port
+                if known is None:
+                    known = _Port(name, False, port=open_output(self.setup.api, name))
+            self._ports[wanted] = self._named[known.name] = known
         if offset_ms:
             known.offset_ns = round(offset_ms * 1e6)
         return known
@@ -172,6 +173,19 @@ class MidiPorts:
         """End every note we sent, on every port, now (the sender thread does it)."""
         self._panic.set()
 
+    def lost(self, name: str) -> None:
+        """The port `name` (as port_names gives it) has gone: send nothing there."""
+        self._handover.append((name, None))
+
+    def back(self, name: str) -> bool:
+        """The port `name` has come back: open it again. False if it could not be."""
+        try:
+            fresh = open_output(self.setup.api, name)
+        except MidiUnavailable:
+            return False
+        self._handover.append((name, fresh))
+        return True
+
     # -- the sender thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -182,10 +196,13 @@ class MidiPorts:
             self._take_work()
             now = time.perf_counter_ns()
             while heap and heap[0][0] <= now:
-                due, _, name, data = heapq.heappop(heap)
-                self._send(self._by_name(name), data)
-                if self.late_ns is not None:
-                    self.late_ns.append(time.perf_counter_ns() - due)
+                due, _, name, batch = heapq.heappop(heap)
+                port = self._by_name(name)
+                late = self.late_ns
+                for data in batch:
+                    self._send(port, data)
+                    if late is not None:
+                        late.append(time.perf_counter_ns() - due)
             if heap and heap[0][0] - now <= POLL_NS:
                 _wait_until(heap[0][0], self._halt, self._spin_ns)
             else:
@@ -201,20 +218,25 @@ class MidiPorts:
             self._inbox.clear()
             for port in self._unique_ports():
                 self._silence(port, sound_off=True)
+        # Messages come in the order they are due: those due together at one port go in one
+        # batch, so the sender thread finds the port and pops the heap once a row, not once a
+        # message (a row of the 64-track load is 128 messages).
         inbox, heap, order = self._inbox, self._heap, self._order
+        last: Item | None = None
         while inbox:
             due, name, data = inbox.popleft()
             due += self._by_name(name).offset_ns
-            heapq.heappush(heap, (due, next(order), name, data))
+            if last is not None and last[0] == due and last[2] == name:
+                last[3].append(data)
+            else:
+                last = (due, next(order), name, [data])
+                heapq.heappush(heap, last)
 
     def _by_name(self, name: str) -> _Port:
-        for port in self._ports.values():
-            if port.name == name:
-                return port
-        raise KeyError(name)
+        return self._named[name]
 
     def _unique_ports(self) -> list[_Port]:
-        return list({id(p): p for p in self._ports.values()}.values())
+        return list(self._named.values())
 
     def _send(self, port: _Port, data: list[int]) -> None:
         if not data:  # notes_off's marker: the channels are known only on this thread
@@ -269,31 +291,6 @@ class MidiPorts:
         port.lost = True
         self._warn(warning)
 
-    # -- the watcher thread ---------------------------------------------------------------------
-
-    def _watch(self) -> None:
-        lost: set[str] = set()
-        while not self._halt.wait(WATCH_SECONDS):
-            try:
-                available = set(self._lister.outputs())
-            except Exception:  # the server went away; the next look tells more
-                continue
-            for port in self._unique_ports():
-                if port.virtual:
-                    continue
-                if port.name not in available and port.name not in lost:
-                    lost.add(port.name)
-                    self._handover.append((port.name, None))
-                    self._warn(f"MIDI port {port.name!r} lost; other tracks keep playing")
-                elif port.name in available and port.name in lost:
-                    try:
-                        fresh = open_output(self.setup.api, port.name)
-                    except MidiUnavailable:
-                        continue
-                    lost.discard(port.name)
-                    self._handover.append((port.name, fresh))
-                    self._warn(f"MIDI port {port.name!r} is back")
-
     def _warn(self, text: str) -> None:
         if self.on_warning is not None:
             self.on_warning(text)
@@ -307,7 +304,6 @@ class MidiPorts:
             return
         self._halt.set()
         self._sender.join()
-        self._watcher.join()
         while self._handover:
             self._swap(*self._handover.popleft())
         for port in self._unique_ports():
@@ -316,10 +312,9 @@ class MidiPorts:
         # at once would drop those last note-offs.
         time.sleep(FLUSH_SECONDS)
         self._close_ports()
-        self._lister.close()
 
     def _close_ports(self) -> None:
-        for port in {id(p): p for p in self._ports.values()}.values():
+        for port in self._named.values():
             if port.port is not None:
                 port.port.close()
                 port.port = None
@@ -335,12 +330,12 @@ def _wait_until(target_ns: int, halt: threading.Event, spin_ns: int = SPIN_NS) -
         pass
 
 
-def take_real_time_priority() -> bool:
-    """Put the calling thread at SCHED_FIFO SENDER_PRIORITY, where the system allows it."""
+def take_real_time_priority(priority: int = SENDER_PRIORITY) -> bool:
+    """Put the calling thread at SCHED_FIFO `priority`, where the system allows it."""
     if not hasattr(os, "sched_setscheduler"):
         return False
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SENDER_PRIORITY))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except OSError:  # no rtprio for this user: a normal thread, with the longer spin
         return False
     return True
@@ -393,12 +388,16 @@ class MidiOut:
         self._result: dict[str, object] = {}
         self._child = midi_sender.start(setup)  # raises MidiUnavailable with the child's words
         self._names: list[str] = list(self._child.ready["ports"])
+        self._lost: set[str] = set()  # ports gone, by their names in _names
         self._courier = threading.Thread(target=self._carry, name="tracker-midi-courier",
                                          daemon=True)  # fmt: skip
         self._reader = threading.Thread(target=self._read, name="tracker-midi-reader",
                                         daemon=True)  # fmt: skip
+        self._watcher = threading.Thread(target=self._watch, name="tracker-midi-watch",
+                                         daemon=True)  # fmt: skip
         self._courier.start()
         self._reader.start()
+        self._watcher.start()
 
     @property
     def clock_wanted(self) -> bool:
@@ -477,6 +476,8 @@ class MidiOut:
         for message in self._child.replies():
             if "warning" in message:
                 self._warn(str(message["warning"]))
+            elif "lost" in message:  # it came back but could not be opened: look again
+                self._lost.add(str(message["lost"]))
             elif "closed" in message:
                 self._result = dict(message["closed"])  # type: ignore[arg-type]
                 self._closed.set()
@@ -489,6 +490,37 @@ class MidiOut:
         if self.on_warning is not None:
             self.on_warning(text)
 
+    # -- the port watcher -----------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Look for ports that go and come back, and tell the sender. It runs here, not in the
+        sender's process: python-rtmidi lists ports holding the interpreter lock while the
+        server answers, and the sender would wait that long."""
+        watched = [name for name in self._names if name not in self.setup.virtual]
+        lister: PortLister | None = None
+        try:
+            while not self._halt.wait(WATCH_SECONDS):
+                try:
+                    lister = lister or PortLister(self.setup.api)
+                    available = set(lister.outputs())
+                except Exception:  # the server went away: a new client when it is back
+                    if lister is not None:
+                        with contextlib.suppress(Exception):
+                            lister.close()
+                    lister = None
+                    continue
+                for name in watched:
+                    if name not in available and name not in self._lost:
+                        self._lost.add(name)
+                        self._outbox.append(["lost", name])
+                        self._warn(f"MIDI port {name!r} lost; other tracks keep playing")
+                    elif name in available and name in self._lost:
+                        self._lost.discard(name)
+                        self._outbox.append(["back", name])  # the sender says when it is open
+        finally:
+            if lister is not None:
+                lister.close()
+
     # -- closing --------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -499,6 +531,7 @@ class MidiOut:
         self._halt.set()
         self._wake.set()
         self._courier.join()
+        self._watcher.join()
         self._flush()
         self._write({"close": True})
         self._closed.wait(CLOSE_SECONDS)

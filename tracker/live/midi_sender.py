@@ -8,9 +8,11 @@ alone, at real-time priority where the system allows it.
 The protocol is JSON, one object a line (data only, nothing run from it): the parent writes
 the setup, then batches `{"m": [...]}` of `["e", due_ns, port, bytes]` (a routed message),
 `["rt", due_ns, bytes]` (a clock message to every clock port), `["off", due_ns]` (all notes
-off), `["panic"]` and `["late"]` (keep lateness, for a bench), and finally `{"close": true}`.
-It answers `{"ready": {"ports": [...]}}` or `{"error": "..."}`, then `{"warning": "..."}` as
-ports come and go, and `{"closed": {"sent": n, "late": [...]}}`. When the pipe closes without
+off), `["panic"]`, `["late"]` (keep lateness, for a bench), `["lost", port]` and
+`["back", port]` (the parent watches the ports), and finally `{"close": true}`. It answers
+`{"ready": {"ports": [...]}}` or `{"error": "..."}`, then `{"warning": "..."}` as ports fail
+or come back, `{"lost": port}` when one that came back could not be opened, and
+`{"closed": {"sent": n, "late": [...]}}`. When the pipe closes without
 a close (the parent was killed), it ends every note it sent and exits.
 """
 
@@ -27,11 +29,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from tracker.live.midi_out import MidiPorts, MidiSetup, Route
+from tracker.live.midi_out import (
+    SENDER_PRIORITY,
+    MidiPorts,
+    MidiSetup,
+    Route,
+    take_real_time_priority,
+)
 from tracker.midi.ports import MidiUnavailable
 
 STOP_SECONDS = 5.0
 SWITCH_INTERVAL = 0.0005
+READER_PRIORITY = SENDER_PRIORITY - 1
 
 
 class SenderProcess:
@@ -144,13 +153,13 @@ def serve(lines: IO[str], reply: _Replies) -> None:
             if message.get("close"):
                 break
             for item in message.get("m", ()):
-                apply(ports, item)
+                apply(ports, item, reply)
     finally:
         ports.close()  # also when the parent died: end every note it had us send
     reply({"closed": {"sent": ports.sent, "late": ports.late_ns or []}})
 
 
-def apply(ports: MidiPorts, item: list[Any]) -> None:
+def apply(ports: MidiPorts, item: list[Any], reply: _Replies) -> None:
     kind = item[0]
     if kind == "e":
         ports.enqueue(int(item[1]), str(item[2]), [int(b) for b in item[3]])
@@ -162,15 +171,25 @@ def apply(ports: MidiPorts, item: list[Any]) -> None:
         ports.panic()
     elif kind == "late":
         ports.late_ns = []
+    elif kind == "lost":
+        ports.lost(str(item[1]))
+    elif kind == "back":
+        name = str(item[1])
+        # Opening a port asks the server: only when one comes back, on this thread.
+        reply({"warning": f"MIDI port {name!r} is back"} if ports.back(name) else {"lost": name})
 
 
 def main() -> None:
     # ctrl-c in a terminal reaches the whole process group: the parent decides when we stop,
     # and we must live to end the notes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The reader and the port watcher hand the interpreter lock to the sender thread within
-    # half a millisecond (the default is 5 ms).
+    # The reader hands the interpreter lock to the sender thread within half a millisecond
+    # (the default is 5 ms)...
     sys.setswitchinterval(SWITCH_INTERVAL)
+    # ...and runs just below it, at real-time priority where allowed: at normal priority it
+    # could be put off for milliseconds by any busy process while it holds that lock, and the
+    # sender would wait with it (bench/load.py saw rows spread over up to 6 ms that way).
+    take_real_time_priority(READER_PRIORITY)
     serve(sys.stdin, _Replies(sys.stdout))
 
 
