@@ -11,8 +11,10 @@
      send time minus its due time, so the scheduler's own part of the error is known;
    - naive: the loop people write first (mido messages through python-rtmidi, send a row,
      sleep a step), for scale.
-   The k-th 64 note-ons are row k, due at t0 + k·step, t0 the median offset of the first beat;
-   printed: received/expected, p50/p99/p99.9/max of |error|, how many are more than 2 ms off
+   Every note-on and note-off is judged: row k's note-ons and the note-offs of row k-1's notes
+   are due at t0 + k·step, t0 the median offset of the first beat; each message's row is told
+   by its time and checked by its pitch (a row a whole step late is not taken for the next).
+   Printed: received/expected, p50/p99/p99.9/max of |error|, how many are more than 2 ms off
    (the issue's bound), naive p99 / ours. The receiver's resolution is one JACK period (32
    frames, 0.67 ms), and the dummy driver's cycles themselves run late at times on a shared VM.
    Beside each player, bench/stalls.py watches every CPU with a FIFO-99 thread waking each
@@ -93,7 +95,7 @@ def dense_song(port: str) -> Song:
 
 def midi_under_load(seconds: float) -> None:
     print(f"1. MIDI under load: {TRACKS} tracks × {ROWS} rows at {BPM:g} BPM, {seconds:g} s")
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[Note]] = {}
     first_at: dict[str, float] = {}
     watches: dict[str, Watch] = {}
     with tempfile.TemporaryDirectory() as name, jack_server(Path(name), PERIOD) as env:
@@ -122,13 +124,13 @@ def midi_under_load(seconds: float) -> None:
             finally:
                 time.sleep(0.3)  # the last messages reach the receiver's queue
                 wall.close()
-            results[player] = note_on_times(wall)
+            results[player] = note_messages(wall)
             first_at[player] = wall.first_at
             print(f"   {player}: {shlex.join(command)}")
         late = [ns / 1e6 for ns in json.loads(late_file.read_text())]
     expected = round((seconds + 0.5) / STEP) * TRACKS
     naive_p99 = None
-    errors_of = {player: grid_errors(times) for player, times in results.items()}
+    errors_of = {player: grid_errors(notes) for player, notes in results.items()}
     if errors_of["naive"]:
         naive_p99 = percentile(errors_of["naive"], 99)
     for player, errors in errors_of.items():
@@ -138,11 +140,13 @@ def midi_under_load(seconds: float) -> None:
         ratio = f"; naive p99 / this p99 {naive_p99 / p99:.0f}x" if (
             naive_p99 and player != "naive" and (p99 := percentile(errors, 99))
         ) else ""  # fmt: skip
+        ons = sum(is_note_on(d) for _, d in results[player])
         print(
-            f"   {player}: {len(errors)} of about {expected} note-ons;"
-            f" |error| p50 {percentile(errors, 50):.3f} ms, p99 {percentile(errors, 99):.3f} ms,"
-            f" p99.9 {percentile(errors, 99.9):.3f} ms, max {max(errors):.3f} ms;"
-            f" {sum(e > BOUND_MS for e in errors)} more than {BOUND_MS:g} ms off{ratio}"
+            f"   {player}: {ons} of about {expected} note-ons, {len(errors) - ons} note-offs;"
+            f" |error| of each p50 {percentile(errors, 50):.3f} ms,"
+            f" p99 {percentile(errors, 99):.3f} ms, p99.9 {percentile(errors, 99.9):.3f} ms,"
+            f" max {max(errors):.3f} ms; {sum(e > BOUND_MS for e in errors)} more than"
+            f" {BOUND_MS:g} ms off{ratio}"
         )
         if player != "naive":  # every naive row is late
             print(f"      {late_rows(results[player], first_at[player], watches[player])};"
@@ -154,42 +158,79 @@ def midi_under_load(seconds: float) -> None:
     )
 
 
-def grid_rows(times: list[float]) -> tuple[float, list[int]]:
-    """Each note-on's row k, and t0: row k is due at t0 + k·step, t0 the median offset of the
-    first beat's notes. A row is the note-ons that came within half a step of its first; its
-    k is the last row's plus the steps between them, so a lost row leaves a gap and a drifting
-    player (the naive loop) is still judged row by row."""
-    rows = []
+Note = tuple[float, bytes]  # seconds (the wall receiver's), a note-on or note-off
+
+
+def note_messages(wall: WallReceiver) -> list[Note]:
+    """Every note-on and note-off the receiver has so far (a copy: it is still receiving)."""
+    return [(t, d) for t, d in list(wall.received) if len(d) == 3 and d[0] & 0xE0 == 0x80]
+
+
+def is_note_on(data: bytes) -> bool:
+    return data[0] & 0xF0 == 0x90 and data[2] > 0
+
+
+def grid_rows(notes: list[Note]) -> tuple[float, list[int]]:
+    """Each message's row k (row k due at t0 + k·step; a note-off is due with the row after its
+    note-on's), and t0, the median offset of the first beat's note-ons; -1 for the note-offs
+    after the last note-on, which are the stop's, not the song's.
+
+    k comes first from time: a row is the messages within half a step of its first, its k the
+    last row's plus the steps between them (a lost row leaves a gap, and a drifting player, the
+    naive loop, is still judged row by row). Then from what each message says: dense_song's
+    pitches on pattern row r are r mod 12 above a C, so a message goes to the nearest row whose
+    pitch it carries. A row that came a whole step late is not taken for the next one."""
+    rough = []
     k, row_start = 0, None
-    for t in times:
+    for t, _ in notes:
         if row_start is None:
             row_start = t
         elif t - row_start > STEP / 2:
             k += max(1, round((t - row_start) / STEP))
             row_start = t
-        rows.append(k)
-    first_beat = [t - k * STEP for t, k in zip(times, rows, strict=True) if k < LINES_PER_BEAT]
+        rough.append(k)
+    rows = [_row_carried(data, k) for (_, data), k in zip(notes, rough, strict=True)]
+    last_on = max((k for (_, d), k in zip(notes, rows, strict=True) if is_note_on(d)), default=-1)
+    rows = [k if k <= last_on else -1 for k in rows]
+    first_beat = [
+        t - k * STEP
+        for (t, d), k in zip(notes, rows, strict=True)
+        if is_note_on(d) and 0 <= k < LINES_PER_BEAT
+    ]
     return (statistics.median(first_beat) if first_beat else math.nan), rows
 
 
-def grid_errors(times: list[float]) -> list[float]:
-    """|error| in ms of each note-on against its row's due time."""
-    t0, rows = grid_rows(times)
+def _row_carried(data: bytes, near: int) -> int:
+    """The row nearest `near` that `data` belongs to, by its pitch (within six rows)."""
+    on = is_note_on(data)
+    for distance in sorted(range(-6, 7), key=abs):
+        k = near + distance
+        played = k if on else k - 1  # the row whose note it is
+        if played >= 0 and played % ROWS % 12 == data[1] % 12:
+            return k
+    return near
+
+
+def grid_errors(notes: list[Note]) -> list[float]:
+    """|error| in ms of each note message (the stop's note-offs aside) against its row's time."""
+    t0, rows = grid_rows(notes)
     if math.isnan(t0):
         return []
-    return [abs(t - t0 - k * STEP) * 1000 for t, k in zip(times, rows, strict=True)]
+    return [abs(t - t0 - k * STEP) * 1000 for (t, _), k in zip(notes, rows, strict=True) if k >= 0]
 
 
-def late_rows(times: list[float], first_at: float, watch: Watch) -> str:
-    """Which rows had a note-on more than BOUND_MS off, and how many of them the stall monitor
-    saw a CPU taken in (from 1 ms before the row was due to its last note's arrival). Beside
+def late_rows(notes: list[Note], first_at: float, watch: Watch) -> str:
+    """Which rows had a message more than BOUND_MS off, and how many of them the stall monitor
+    saw a CPU taken in (from 1 ms before the row was due to its last message's arrival). Beside
     it, how many would by chance: each late row's window, of its own length, laid at every row
     that came in time, the share of those that meet a stall, summed over the late rows."""
-    t0, rows = grid_rows(times)
+    t0, rows = grid_rows(notes)
     if math.isnan(t0) or not math.isfinite(first_at):
         return "no rows"
     spans: dict[int, tuple[float, float, bool]] = {}  # row → due, last arrival, late
-    for t, k in zip(times, rows, strict=True):
+    for (t, _), k in zip(notes, rows, strict=True):
+        if k < 0:
+            continue
         due = t0 + k * STEP
         _, last, late = spans.get(k, (due, t, False))
         spans[k] = (due, max(last, t), late or abs(t - due) * 1000 > BOUND_MS)

@@ -34,7 +34,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from load import ROWS, STEP, TRACKS, dense_song, grid_errors, late_rows, note_on_times  # noqa: E402
+from load import (  # noqa: E402
+    ROWS,
+    STEP,
+    TRACKS,
+    dense_song,
+    grid_errors,
+    is_note_on,
+    late_rows,
+    note_messages,
+)
 from midi_jitter import TRACKER, WallReceiver  # noqa: E402
 from stalls import real_time_priority, watching  # noqa: E402
 
@@ -154,12 +163,12 @@ def main() -> int:
                     time.sleep(0.3)
                     wall.close()
                     sink.close()
-                times = note_on_times(wall)
-                errors = grid_errors(times)
+                notes = note_messages(wall)
+                errors = grid_errors(notes)
                 sent = round(args.seconds / STEP) * TRACKS
                 print(
-                    f"{kind} run {run}: {len(times)} of {sent} note-ons received;"
-                    f" {late_rows(times, wall.first_at, watch)};"
+                    f"{kind} run {run}: {sum(is_note_on(d) for _, d in notes)} of {sent}"
+                    f" note-ons received; {late_rows(notes, wall.first_at, watch)};"
                     f" max |error| {max(errors, default=float('nan')):.2f} ms"
                     + ("" if loaded else "; the load had stopped: not comparable")
                 )
