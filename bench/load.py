@@ -12,8 +12,9 @@
    - naive: the loop people write first (mido messages through python-rtmidi, send a row,
      sleep a step), for scale.
    Every note-on and note-off is judged: row k's note-ons and the note-offs of row k-1's notes
-   are due at t0 + k·step, t0 the median offset of the first beat; each message's row is told
-   by its time and checked by its pitch (a row a whole step late is not taken for the next).
+   are due at t0 + k·step, t0 the median offset of the first 40 rows' note-ons; each
+   message's row is told by its time and checked by its pitch (a row a whole step late is not
+   taken for the next).
    Printed: received/expected, p50/p99/p99.9/max of |error|, how many are more than 2 ms off
    (the issue's bound), naive p99 / ours. The receiver's resolution is one JACK period (32
    frames, 0.67 ms), and the dummy driver's cycles themselves run late at times on a shared VM.
@@ -75,6 +76,7 @@ LINES_PER_BEAT = 4
 STEP = 60.0 / BPM / LINES_PER_BEAT  # 0.05 s
 PERIOD = 32
 BOUND_MS = 2.0
+FIT_ROWS = 40
 
 
 def dense_song(port: str) -> Song:
@@ -172,8 +174,9 @@ def is_note_on(data: bytes) -> bool:
 
 def grid_rows(notes: list[Note]) -> tuple[float, list[int]]:
     """Each message's row k (row k due at t0 + k·step; a note-off is due with the row after its
-    note-on's), and t0, the median offset of the first beat's note-ons; -1 for the note-offs
-    after the last note-on, which are the stop's, not the song's.
+    note-on's), and t0, the median offset of the note-ons of the first FIT_ROWS rows (two
+    seconds: a late first row or two cannot move it); -1 for the note-offs after the last
+    note-on, which are the stop's, not the song's.
 
     k comes first from time: a row is the messages within half a step of its first, its k the
     last row's plus the steps between them (a lost row leaves a gap, and a drifting player, the
@@ -192,12 +195,12 @@ def grid_rows(notes: list[Note]) -> tuple[float, list[int]]:
     rows = [_row_carried(data, k) for (_, data), k in zip(notes, rough, strict=True)]
     last_on = max((k for (_, d), k in zip(notes, rows, strict=True) if is_note_on(d)), default=-1)
     rows = [k if k <= last_on else -1 for k in rows]
-    first_beat = [
+    first_beats = [
         t - k * STEP
         for (t, d), k in zip(notes, rows, strict=True)
-        if is_note_on(d) and 0 <= k < LINES_PER_BEAT
+        if is_note_on(d) and 0 <= k < FIT_ROWS
     ]
-    return (statistics.median(first_beat) if first_beat else math.nan), rows
+    return (statistics.median(first_beats) if first_beats else math.nan), rows
 
 
 def _row_carried(data: bytes, near: int) -> int:
