@@ -107,6 +107,7 @@ class MidiPorts:
         """
         self.setup = setup
         self.on_warning = on_warning
+        messages.load()  # here, not on the sender thread when it first ends notes
         self._ports: dict[str, _Port] = {}  # by the name asked for
         self._named: dict[str, _Port] = {}  # the same, by the resolved name
         lister = PortLister(setup.api)
@@ -386,7 +387,15 @@ class MidiOut:
         self._halt = threading.Event()
         self._closed = threading.Event()
         self._result: dict[str, object] = {}
-        self._child = midi_sender.start(setup)  # raises MidiUnavailable with the child's words
+        # The watcher's client joins the JACK graph now, not half a second into the song: a
+        # client coming or going can make the server's cycles late.
+        self._lister = _lister_or_none(setup.api)
+        try:
+            self._child = midi_sender.start(setup)  # MidiUnavailable with the child's words
+        except MidiUnavailable:
+            if self._lister is not None:
+                self._lister.close()
+            raise
         self._names: list[str] = list(self._child.ready["ports"])
         self._lost: set[str] = set()  # ports gone, by their names in _names
         self._courier = threading.Thread(target=self._carry, name="tracker-midi-courier",
@@ -497,7 +506,7 @@ class MidiOut:
         sender's process: python-rtmidi lists ports holding the interpreter lock while the
         server answers, and the sender would wait that long."""
         watched = [name for name in self._names if name not in self.setup.virtual]
-        lister: PortLister | None = None
+        lister, self._lister = self._lister, None
         try:
             while not self._halt.wait(WATCH_SECONDS):
                 try:
@@ -540,6 +549,13 @@ class MidiOut:
         self.sent = int(self._result.get("sent", 0))  # type: ignore[call-overload]
         if self._late_ns is not None:
             self._late_ns.extend(self._result.get("late", []))  # type: ignore[arg-type]
+
+
+def _lister_or_none(api: str) -> PortLister | None:
+    try:
+        return PortLister(api)
+    except Exception:  # the sender says what is wrong; the watcher tries again later
+        return None
 
 
 COURIER_SECONDS = 0.002  # hand-over period: a small part of the engine's ~85 ms lead

@@ -33,6 +33,12 @@ def _mido() -> Any:
     return mido
 
 
+def load() -> None:
+    """Import mido now. The first message built would import it, ~50 ms: on a sender thread
+    that was the stop's all-notes-off going out that late."""
+    _mido()
+
+
 def message_bytes(kind: str, channel: int, **fields: int) -> list[int]:
     """One channel message as bytes; `channel` is 1-16 as in Track.channel."""
     return _mido().Message(kind, channel=channel - 1, **fields).bytes()
