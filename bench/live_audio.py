@@ -6,53 +6,29 @@ budget), for the demo song and for a song of at least 64 simultaneous synth voic
     .venv/bin/python bench/live_audio.py --seconds 60
     .venv/bin/python bench/live_audio.py --seconds 20 --switch-interval 0.005
 
-Starts its own jackd (-d dummy -r 48000 -p 512) under a unique server name unless
---server NAME names a running one. The CPU burner stands in for the UI.
+Starts its own jackd (-d dummy -r 48000 -p 512, tests/jack.py's) unless --server NAME names
+a running one. The CPU burner stands in for the UI.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
-import shutil
-import subprocess
 import sys
+import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.jack import jack_server
 from tracker.live.transport import LOOKAHEAD
 
 RATE = 48000
 BLOCK = 512
-
-
-def start_jackd(name: str) -> subprocess.Popen:
-    jackd = shutil.which("jackd")
-    if jackd is None:
-        sys.exit("jackd is not installed")
-    server = subprocess.Popen(
-        [jackd, "-n", name, "-d", "dummy", "-r", str(RATE), "-p", str(BLOCK)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        listed = subprocess.run(["jack_lsp"], capture_output=True, text=True)
-        if "system:playback_1" in listed.stdout:
-            return server
-        time.sleep(0.1)
-    server.kill()
-    sys.exit("jackd did not start")
-
-
-def stop_jackd(server: subprocess.Popen) -> None:
-    server.terminate()
-    server.wait()
 
 
 def burn(stop: threading.Event, counter: list[int]) -> None:
@@ -141,13 +117,15 @@ def main() -> None:
     )
     parser.add_argument("--lookahead", type=int, default=LOOKAHEAD, help="frames rendered ahead")
     args = parser.parse_args()
-    name = args.server or f"bench-{uuid.uuid4().hex[:8]}"
-    os.environ["JACK_DEFAULT_SERVER"] = name  # before PortAudio starts
-    server = None if args.server else start_jackd(name)
-    if server is not None:
+    if args.server:
+        os.environ["JACK_DEFAULT_SERVER"] = args.server  # before PortAudio starts
+    else:
+        server = contextlib.ExitStack()
+        logs = Path(server.enter_context(tempfile.TemporaryDirectory()))
+        os.environ.update(server.enter_context(jack_server(logs, BLOCK)))
         # Registered before sounddevice is imported, so it runs after sounddevice's own exit
         # handler: PortAudio must let go of the server before the server goes.
-        atexit.register(stop_jackd, server)
+        atexit.register(server.close)
     try:
         from tracker.model.serialize import load_song
         from tracker.paths import demo_song

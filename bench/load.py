@@ -33,7 +33,7 @@
 
 4. Memory while playing: `tracker play --loop` of the load song for --play-minutes (full
    garbage collections are suspended while it plays, so cyclic garbage would pile up here),
-   its resident memory read from /proc every 10 s.
+   its resident memory and its MIDI sender's read from /proc every 10 s.
 
 Figures only: nothing here asserts on time. The machine is shared: compare runs made together.
 """
@@ -326,7 +326,10 @@ def memory_over_an_hour(minutes: float) -> None:
 def memory_while_playing(minutes: float) -> None:
     """`tracker play --loop` of the load song for `minutes`, full garbage collections suspended
     as they are while it plays: its resident memory every 10 s, read from /proc."""
-    print(f"4. Memory of `tracker play` over {minutes:g} minutes of the load song, looped")
+    print(
+        f"4. Memory of `tracker play` and its MIDI sender over {minutes:g} minutes of the load"
+        " song, looped"
+    )
     seconds = minutes * 60
     with tempfile.TemporaryDirectory() as name, jack_server(Path(name), 256) as env:
         os.environ["JACK_DEFAULT_SERVER"] = env["JACK_DEFAULT_SERVER"]
@@ -379,12 +382,19 @@ def memory_while_playing(minutes: float) -> None:
 
 
 def resident_mib(pid: int) -> float:
+    """Resident memory of `pid` and every process under it (the MIDI sender is a child)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
     except OSError:
         return math.nan
     kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")), "")
-    return int(kib) / 1024 if kib else math.nan
+    own = int(kib) / 1024 if kib else math.nan
+    return own + sum(resident_mib(child) for child in children)
 
 
 def pump(app: PtyApp, seconds: float) -> None:

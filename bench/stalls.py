@@ -133,6 +133,7 @@ class Watch:
     seconds: float
     cpus: int = 0  # watched to the end
     wanted: int = 0
+    steal_ms: float | None = None  # the kernel's own count of time the host took, all CPUs
 
     def during(self, start_ns: int, end_ns: int, over_ns: int = TICK_NS) -> list[Stall]:
         """Stalls longer than `over_ns` that overlap [start_ns, end_ns]. A stall began after
@@ -158,11 +159,24 @@ class Watch:
             waits = "waiting unknown: no schedstat"
         else:
             waits = f"{sum(s.never_waited for s in long)} never waiting to run: the timer late"
+        steal = "" if self.steal_ms is None else f"; steal by /proc/stat {self.steal_ms:.0f} ms"
         return (
             f"a CPU taken > 1 ms: {count(1)} times ({count(1) * per_minute:.0f} a minute;"
             f" {waits}), > 2 ms: {count(2)}, longest {worst:.2f} ms;"
             f" {self.seconds:.0f} s watched on {self.cpus} of {self.wanted} CPUs at {self.policy}"
+            f"{steal}"
         )
+
+
+def steal_ticks() -> int | None:
+    """The time the hypervisor ran something else while a vCPU of ours wanted to run, summed
+    over the CPUs, in clock ticks (/proc/stat's 8th field; None where there is none). Only a
+    guest whose host reports it counts it, in ticks of 10 ms: a floor, not the whole."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @contextmanager
@@ -178,9 +192,12 @@ def watching(seconds_at_most: float) -> Iterator[Watch]:
         ]
         watch = Watch([], "", 0.0)
         time.sleep(0.2)  # the children are up and sleeping
+        stolen = steal_ticks()
         try:
             yield watch
         finally:
+            if stolen is not None and (now := steal_ticks()) is not None:
+                watch.steal_ms = (now - stolen) * 1000 / os.sysconf("SC_CLK_TCK")
             for child in children:
                 child.send_signal(signal.SIGTERM)
             for child in children:

@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.jack import jack_server  # noqa: E402
 from tracker.model.serialize import save_song  # noqa: E402
 from tracker.model.song import NoteCell, Pattern, Song, Track  # noqa: E402
 
@@ -156,79 +157,67 @@ def under_runs(
     if not (shutil.which("jackd") and shutil.which("tmux")):
         print(f"{label}: skipped (jackd or tmux missing)")
         return
-    server = f"bench{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, "JACK_DEFAULT_SERVER": server, "JACK_NO_AUDIO_RESERVATION": "1"}
-    jack_log = tempfile.NamedTemporaryFile("w+", suffix=".jackd.log")  # noqa: SIM115
-    jackd = subprocess.Popen(
-        ["jackd", "-n", server, "-d", "dummy", "-r", "48000", "-p", "512"],
-        env=env,
-        stdout=jack_log,
-        stderr=subprocess.STDOUT,
-    )
-    socket = f"bench-{uuid.uuid4().hex[:6]}"
-    tmux = ["tmux", "-L", socket]
-    try:
-        time.sleep(1.0)
-        command = f"{PYTHON} -m tracker {song} --autosave 0"
-        subprocess.run(
-            [
-                *tmux,
-                "new-session",
-                "-d",
-                "-x",
-                "200",
-                "-y",
-                "50",
-                "-e",
-                f"JACK_DEFAULT_SERVER={server}",
-                "-e",
-                f"TRACKER_ENGINE={'inprocess' if engine == 'inprocess' else 'process'}",
-                command,
-            ],
-            check=True,
-        )
-        screen = ""
-        deadline = time.monotonic() + 60
-        while "JACK" not in screen and time.monotonic() < deadline:
-            time.sleep(0.2)
-            screen = subprocess.run(
-                [*tmux, "capture-pane", "-p"], capture_output=True, text=True
-            ).stdout
-        subprocess.run([*tmux, "send-keys", "F6"])  # loop the pattern: playback never ends
-        started = time.monotonic()
-        i = 0
-        max_voices = 0
-        while time.monotonic() - started < seconds:
-            subprocess.run([*tmux, "send-keys", keys[i % len(keys)]])
-            i += 1
-            time.sleep(0.05)
-            if i % 20 == 0:
+    with tempfile.TemporaryDirectory() as tmp, jack_server(Path(tmp), 512) as env:
+        server = env["JACK_DEFAULT_SERVER"]
+        tmux = ["tmux", "-L", f"bench-{uuid.uuid4().hex[:6]}"]
+        try:
+            command = f"{PYTHON} -m tracker {song} --autosave 0"
+            subprocess.run(
+                [
+                    *tmux,
+                    "new-session",
+                    "-d",
+                    "-x",
+                    "200",
+                    "-y",
+                    "50",
+                    "-e",
+                    f"JACK_DEFAULT_SERVER={server}",
+                    "-e",
+                    f"TRACKER_ENGINE={'inprocess' if engine == 'inprocess' else 'process'}",
+                    command,
+                ],
+                check=True,
+            )
+            screen = ""
+            deadline = time.monotonic() + 60
+            while "JACK" not in screen and time.monotonic() < deadline:
+                time.sleep(0.2)
                 screen = subprocess.run(
                     [*tmux, "capture-pane", "-p"], capture_output=True, text=True
                 ).stdout
-                found = re.search(r"Voices (\d+)", screen)
-                if found:
-                    max_voices = max(max_voices, int(found.group(1)))
-        screen = subprocess.run(
-            [*tmux, "capture-pane", "-p"], capture_output=True, text=True
-        ).stdout
-        xruns = re.search(r"Xruns (\d+)", screen)
-        audio = re.search(r"♪ ([^X]*)Xruns", screen)
-        jack_log.seek(0)
-        log = jack_log.read().lower()
-        # jackd's own account: a client that was late, or the (dummy) driver itself late.
-        late_client = log.count("was not finished") + log.count("was not run")
-        driver = log.count("process xrun")
-        print(
-            f"{label}: {seconds:.0f} s playing, {i} keys sent: under-runs"
-            f" {xruns.group(1) if xruns else '?'}; most voices seen {max_voices};"
-            f" audio: {audio.group(1).strip() if audio else '?'};"
-            f" jackd saw {late_client} late-client and {driver} driver x-run reports"
-        )
-    finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
-        jackd.terminate()
-        jackd.wait()
+            subprocess.run([*tmux, "send-keys", "F6"])  # loop the pattern: playback never ends
+            started = time.monotonic()
+            i = 0
+            max_voices = 0
+            while time.monotonic() - started < seconds:
+                subprocess.run([*tmux, "send-keys", keys[i % len(keys)]])
+                i += 1
+                time.sleep(0.05)
+                if i % 20 == 0:
+                    screen = subprocess.run(
+                        [*tmux, "capture-pane", "-p"], capture_output=True, text=True
+                    ).stdout
+                    found = re.search(r"Voices (\d+)", screen)
+                    if found:
+                        max_voices = max(max_voices, int(found.group(1)))
+            screen = subprocess.run(
+                [*tmux, "capture-pane", "-p"], capture_output=True, text=True
+            ).stdout
+            xruns = re.search(r"Xruns (\d+)", screen)
+            audio = re.search(r"♪ ([^X]*)Xruns", screen)
+            log = (Path(tmp) / f"jackd-{server}.log").read_text().lower()
+            # jackd's own account: a client that was late, or the (dummy) driver itself late.
+            late_client = log.count("was not finished") + log.count("was not run")
+            driver = log.count("process xrun")
+            print(
+                f"{label}: {seconds:.0f} s playing, {i} keys sent: under-runs"
+                f" {xruns.group(1) if xruns else '?'}; most voices seen {max_voices};"
+                f" audio: {audio.group(1).strip() if audio else '?'};"
+                f" jackd saw {late_client} late-client and {driver} driver x-run reports"
+            )
+        finally:
+            subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
 def jack_floor(seconds: float) -> None:
@@ -237,28 +226,14 @@ def jack_floor(seconds: float) -> None:
     if not (shutil.which("jackd") and shutil.which("jack_rec")):
         print("jack floor: skipped (jackd or jack_rec missing)")
         return
-    server = f"floor{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, "JACK_DEFAULT_SERVER": server}
     with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "jackd.log"
-        with open(log_path, "w") as log:
-            jackd = subprocess.Popen(
-                ["jackd", "-n", server, "-d", "dummy", "-r", "48000", "-p", "512"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                time.sleep(1.0)
-                subprocess.run(
-                    ["jack_rec", "-f", str(Path(tmp) / "floor.wav"), "-d", str(int(seconds)),
-                     "system:capture_1"],
-                    env=env, capture_output=True, timeout=seconds + 30,
-                )  # fmt: skip
-            finally:
-                jackd.terminate()
-                jackd.wait()
-        text = log_path.read_text().lower()
+        with jack_server(Path(tmp), 512) as env:
+            subprocess.run(
+                ["jack_rec", "-f", str(Path(tmp) / "floor.wav"), "-d", str(int(seconds)),
+                 "system:capture_1"],
+                env=env, capture_output=True, timeout=seconds + 30,
+            )  # fmt: skip
+        text = (Path(tmp) / f"jackd-{env['JACK_DEFAULT_SERVER']}.log").read_text().lower()
     late = text.count("was not finished") + text.count("was not run")
     driver = text.count("process xrun")
     print(
