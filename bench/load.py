@@ -41,6 +41,7 @@ Figures only: nothing here asserts on time. The machine is shared: compare runs 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -204,7 +205,10 @@ def grid_rows(notes: list[Note]) -> tuple[float, list[int]]:
 
 
 def _row_carried(data: bytes, near: int) -> int:
-    """The row nearest `near` that `data` belongs to, by its pitch (within six rows)."""
+    """The row nearest `near` that `data` belongs to, by its pitch: within six rows, but
+    across the loop (256 rows, not a multiple of 12, so rows 252-255 share pitches with 256-259)
+    a message two rows early or three late goes four rows off. Either way it is 100 ms or more
+    off, and counted late."""
     on = is_note_on(data)
     for distance in sorted(range(-6, 7), key=abs):
         k = near + distance
@@ -385,16 +389,15 @@ def resident_mib(pid: int) -> float:
     """Resident memory of `pid` and every process under it (the MIDI sender is a child)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-        children = [
-            int(child)
-            for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
-    except OSError:
+    except OSError:  # gone
         return math.nan
     kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")), "")
     own = int(kib) / 1024 if kib else math.nan
-    return own + sum(resident_mib(child) for child in children)
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError, ValueError):  # a thread that just ended
+            children += [int(child) for child in (task / "children").read_text().split()]
+    return own + sum(mib for child in children if not math.isnan(mib := resident_mib(child)))
 
 
 def pump(app: PtyApp, seconds: float) -> None:

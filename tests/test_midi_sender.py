@@ -29,7 +29,7 @@ class Ports:
 
 def run(ports: Ports, item: list[Any]) -> list[dict[str, object]]:
     said: list[dict[str, object]] = []
-    apply(ports, item, said.append)  # type: ignore[arg-type]
+    apply(ports, item, said.append)  # type: ignore[arg-type]  (a stand-in for MidiPorts)
     return said
 
 
@@ -48,3 +48,4 @@ def test_a_port_that_is_back_and_opens_is_announced() -> None:
 def test_a_port_that_is_back_but_will_not_open_is_reported_lost_again() -> None:
     ports = Ports(opens=False)
     assert run(ports, ["back", "synth:in"]) == [{"lost": "synth:in"}]
+    assert ports.calls == [("back", "synth:in")]

@@ -39,6 +39,7 @@ SPIN_REAL_TIME_NS = 200_000
 SENDER_PRIORITY = 4  # SCHED_FIFO, below JACK's own threads (jackd 10, its clients' 5)
 POLL_NS = 4_000_000  # new work arrives ≥ 80 ms ahead, so looking every 4 ms is plenty
 WATCH_SECONDS = 0.5  # how often lost ports are looked for
+FRESH_LISTER_LOOKS = 8  # while one is lost, a new listing client every 4 s
 FLUSH_SECONDS = 0.1  # a few JACK cycles at the longest usual periods (1024 frames: 21 ms)
 
 
@@ -89,8 +90,8 @@ Item = tuple[int, int, str, list[list[int]]]  # due ns, order, port name, messag
 class MidiPorts:
     """Owns the ports and the sender thread, in the process that sends (tracker.live.
     midi_sender's). Its main thread hands over messages with their due times (perf_counter
-    ns) through `enqueue`, `realtime` and `notes_off`; any thread may call `panic` and
-    `close`."""
+    ns) through `enqueue`, `realtime` and `notes_off`, and ports that went or came back
+    through `lost` and `back`; any thread may call `panic` and `close`."""
 
     def __init__(
         self,
@@ -182,7 +183,7 @@ class MidiPorts:
         """The port `name` has come back: open it again. False if it could not be."""
         try:
             fresh = open_output(self.setup.api, name)
-        except MidiUnavailable:
+        except Exception:  # gone again, or rtmidi's own errors (ValueError, OSError kinds)
             return False
         self._handover.append((name, fresh))
         return True
@@ -190,7 +191,9 @@ class MidiPorts:
     # -- the sender thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        if self._real_time and take_real_time_priority():
+        if self._real_time:
+            take_real_time_priority()
+        if _real_time_now():  # taken here, or inherited from the thread that started us
             self._spin_ns = SPIN_REAL_TIME_NS
         heap = self._heap
         while not self._halt.is_set():
@@ -342,6 +345,14 @@ def take_real_time_priority(priority: int = SENDER_PRIORITY) -> bool:
     return True
 
 
+def _real_time_now() -> bool:
+    """Whether the calling thread runs at a real-time policy (then a long spin would hold
+    its CPU from everything below it)."""
+    if not hasattr(os, "sched_getscheduler"):
+        return False
+    return os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR)
+
+
 def silence_all(outputs: Iterable[MidiOut]) -> None:
     for output in outputs:
         output.panic()
@@ -387,12 +398,15 @@ class MidiOut:
         self._halt = threading.Event()
         self._closed = threading.Event()
         self._result: dict[str, object] = {}
-        # The watcher's client joins the JACK graph now, not half a second into the song: a
-        # client coming or going can make the server's cycles late.
+        # Built here, not on the engine thread at the first note: importing mido takes
+        # 50-75 ms, most of the engine's lead.
+        messages.load()
+        # The watcher's client joins the JACK graph now, before the song starts: a client
+        # coming or going can make the server's cycles late.
         self._lister = _lister_or_none(setup.api)
         try:
             self._child = midi_sender.start(setup)  # MidiUnavailable with the child's words
-        except MidiUnavailable:
+        except BaseException:  # that, or anything else: leave no JACK client behind
             if self._lister is not None:
                 self._lister.close()
             raise
@@ -507,8 +521,15 @@ class MidiOut:
         server answers, and the sender would wait that long."""
         watched = [name for name in self._names if name not in self.setup.virtual]
         lister, self._lister = self._lister, None
+        looks = 0
         try:
             while not self._halt.wait(WATCH_SECONDS):
+                looks += 1
+                if lister is not None and self._lost and looks % FRESH_LISTER_LOOKS == 0:
+                    # A client of a server that died and came back lists nothing, without
+                    # an error: while a port is missing, look now and then with a new one.
+                    lister.close()
+                    lister = None
                 try:
                     lister = lister or PortLister(self.setup.api)
                     available = set(lister.outputs())

@@ -25,7 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -90,10 +90,14 @@ def start(setup: MidiSetup) -> SenderProcess:
         env=env,
     )
     handle = SenderProcess(process, {})
-    handle.send({"setup": setup_to_json(setup)})
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    reply = json.loads(first) if first else {"error": "the MIDI sender did not start"}
+    try:
+        handle.send({"setup": setup_to_json(setup)})
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        reply = json.loads(first) if first else {"error": "the MIDI sender did not start"}
+    except BaseException:  # a broken pipe, a garbled line, ctrl-c: no sender left behind
+        handle.stop()
+        raise
     if "ready" not in reply:
         handle.stop()
         raise MidiUnavailable(str(reply.get("error", "the MIDI sender did not start")))
@@ -120,7 +124,7 @@ def setup_from_json(data: dict[str, Any]) -> MidiSetup:
 
 
 class _Replies:
-    """Lines to the parent, from the main thread and the port watcher alike."""
+    """Lines to the parent, from the main thread and the sender thread's warnings alike."""
 
     def __init__(self, out: IO[str]) -> None:
         self._out = out
@@ -153,13 +157,16 @@ def serve(lines: IO[str], reply: _Replies) -> None:
             if message.get("close"):
                 break
             for item in message.get("m", ()):
-                apply(ports, item, reply)
+                try:
+                    apply(ports, item, reply)
+                except Exception as exc:  # one bad item must not end every note's sending
+                    reply({"warning": f"the MIDI sender skipped {item!r}: {exc}"})
     finally:
         ports.close()  # also when the parent died: end every note it had us send
     reply({"closed": {"sent": ports.sent, "late": ports.late_ns or []}})
 
 
-def apply(ports: MidiPorts, item: list[Any], reply: _Replies) -> None:
+def apply(ports: MidiPorts, item: list[Any], reply: Callable[[dict[str, object]], None]) -> None:
     kind = item[0]
     if kind == "e":
         ports.enqueue(int(item[1]), str(item[2]), [int(b) for b in item[3]])
