@@ -206,15 +206,11 @@ def under_runs(
             ).stdout
             xruns = re.search(r"Xruns (\d+)", screen)
             audio = re.search(r"♪ ([^X]*)Xruns", screen)
-            log = (Path(tmp) / f"jackd-{server}.log").read_text().lower()
-            # jackd's own account: a client that was late, or the (dummy) driver itself late.
-            late_client = log.count("was not finished") + log.count("was not run")
-            driver = log.count("process xrun")
             print(
                 f"{label}: {seconds:.0f} s playing, {i} keys sent: under-runs"
                 f" {xruns.group(1) if xruns else '?'}; most voices seen {max_voices};"
                 f" audio: {audio.group(1).strip() if audio else '?'};"
-                f" jackd saw {late_client} late-client and {driver} driver x-run reports"
+                f" {jackd_reports(Path(tmp), server)}"
             )
         finally:
             subprocess.run([*tmux, "kill-server"], capture_output=True)
@@ -233,13 +229,17 @@ def jack_floor(seconds: float) -> None:
                  "system:capture_1"],
                 env=env, capture_output=True, timeout=seconds + 30,
             )  # fmt: skip
-        text = (Path(tmp) / f"jackd-{env['JACK_DEFAULT_SERVER']}.log").read_text().lower()
-    late = text.count("was not finished") + text.count("was not run")
-    driver = text.count("process xrun")
-    print(
-        f"jack floor: jack_rec alone for {seconds:.0f} s: jackd saw {late} late-client and"
-        f" {driver} driver x-run reports"
-    )
+        said = jackd_reports(Path(tmp), env["JACK_DEFAULT_SERVER"])
+    print(f"jack floor: jack_rec alone for {seconds:.0f} s: {said}")
+
+
+def jackd_reports(log_dir: Path, server: str) -> str:
+    """jackd's own account of its x-runs, from the log tests/jack.py's jack_server keeps in
+    `log_dir`: a client that was late, or the (dummy) driver itself late."""
+    log = (log_dir / f"jackd-{server}.log").read_text().lower()
+    late_client = log.count("was not finished") + log.count("was not run")
+    driver = log.count("process xrun")
+    return f"jackd saw {late_client} late-client and {driver} driver x-run reports"
 
 
 def chord_song() -> Song:

@@ -153,7 +153,7 @@ class MidiPorts:
         return known
 
     def port_names(self) -> list[str]:
-        return sorted({p.name for p in self._ports.values()})
+        return sorted(self._named)
 
     # -- the hand-over --------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ class MidiPorts:
             now = time.perf_counter_ns()
             while heap and heap[0][0] <= now:
                 due, _, name, batch = heapq.heappop(heap)
-                port = self._by_name(name)
+                port = self._named[name]
                 late = self.late_ns
                 for data in batch:
                     self._send(port, data)
@@ -229,15 +229,12 @@ class MidiPorts:
         last: Item | None = None
         while inbox:
             due, name, data = inbox.popleft()
-            due += self._by_name(name).offset_ns
+            due += self._named[name].offset_ns
             if last is not None and last[0] == due and last[2] == name:
                 last[3].append(data)
             else:
                 last = (due, next(order), name, [data])
                 heapq.heappush(heap, last)
-
-    def _by_name(self, name: str) -> _Port:
-        return self._named[name]
 
     def _unique_ports(self) -> list[_Port]:
         return list(self._named.values())
@@ -278,7 +275,7 @@ class MidiPorts:
                 return
 
     def _swap(self, name: str, new: OutputPort | None) -> None:
-        port = self._by_name(name)
+        port = self._named[name]
         old, port.port = port.port, new
         if new is None:
             port.lost = True

@@ -43,6 +43,11 @@ SWITCH_INTERVAL = 0.0005
 READER_PRIORITY = SENDER_PRIORITY - 1
 
 
+def json_line(message: dict[str, object]) -> str:
+    """One message of the protocol, as the line that carries it."""
+    return json.dumps(message, separators=(",", ":")) + "\n"
+
+
 class SenderProcess:
     """The parent's handle: write messages, read replies, stop."""
 
@@ -52,7 +57,7 @@ class SenderProcess:
 
     def send(self, message: dict[str, object]) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message, separators=(",", ":")) + "\n")
+        self.process.stdin.write(json_line(message))
         self.process.stdin.flush()
 
     def replies(self) -> Iterator[dict[str, Any]]:
@@ -133,7 +138,7 @@ class _Replies:
     def __call__(self, message: dict[str, object]) -> None:
         with self._lock:
             try:
-                self._out.write(json.dumps(message, separators=(",", ":")) + "\n")
+                self._out.write(json_line(message))
                 self._out.flush()
             except (OSError, ValueError):  # the parent is gone
                 pass
